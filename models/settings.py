@@ -1,0 +1,104 @@
+"""Settings: one pydantic-settings class, read through a cached `get_settings()`.
+
+Every value comes from the environment (prefix ``REPORTCYCLE_``) or a ``.env`` file; nothing is
+read at import time, so tests override settings by setting variables and clearing the cache.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-secret-change-me"
+
+
+class SmtpTarget:
+    """A parsed outgoing-mail URL: ``smtp://user:pass@host:port`` or ``smtps://…``."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in {"smtp", "smtps"}:
+            raise ValueError(f"outgoing mail URL must start with smtp:// or smtps://, got {url!r}")
+        if not parts.hostname:
+            raise ValueError(f"outgoing mail URL has no host: {url!r}")
+        self.implicit_tls = parts.scheme == "smtps"
+        self.host = parts.hostname
+        self.port = parts.port or (465 if self.implicit_tls else 25)
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="REPORTCYCLE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    home: Path = Path("var")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file reportcycle.db in home"
+    )
+    smtp_url: str | None = Field(
+        default=None,
+        description="smtp://user:pass@host:587 or smtps://…:465; unset = embedded local server",
+    )
+    smtp_starttls: bool = Field(default=False, description="issue STARTTLS on smtp:// URLs")
+    smtp_timeout: float = 30.0
+    smtp_validate_certs: bool = True
+    mail_from: str = "Văn phòng UBND tỉnh <thnc@example.org>"
+    reply_domain: str = Field(
+        default="example.org", description="domain of the reply mailbox (plus-addressed)"
+    )
+    reply_local_part: str = "baocao"
+    secret_key: str = DEV_SECRET
+    send_batch_size: int = Field(default=200, ge=1)
+    send_retry_delays: list[float] = Field(default_factory=lambda: [1.0, 5.0, 30.0])
+    sending_lease_seconds: int = Field(
+        default=600, ge=1, description="a row 'sending' longer than this is resolved on restart"
+    )
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Settings:
+        if self.environment == "production" and self.secret_key == DEV_SECRET:
+            raise ValueError(
+                "REPORTCYCLE_SECRET_KEY is the development placeholder; set a long random "
+                "value (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+        if self.smtp_url is not None:
+            SmtpTarget(self.smtp_url)
+        return self
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'reportcycle.db'}"
+
+    @property
+    def smtp(self) -> SmtpTarget | None:
+        return SmtpTarget(self.smtp_url) if self.smtp_url else None
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.home / "mail"
+
+    @property
+    def sent_maildir(self) -> Path:
+        return self.mail_dir / "sent"
+
+    @property
+    def output_dir(self) -> Path:
+        return self.home / "output"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

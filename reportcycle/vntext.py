@@ -1,0 +1,39 @@
+"""Vietnamese text helpers: NFC on every way in, number formatting."""
+
+from __future__ import annotations
+
+import unicodedata
+from decimal import Decimal
+from typing import Any
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def nfc_deep(value: Any) -> Any:
+    """NFC-normalise every string inside nested dicts and lists (configuration, JSON)."""
+    if isinstance(value, str):
+        return nfc(value)
+    if isinstance(value, dict):
+        return {nfc_deep(k): nfc_deep(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [nfc_deep(v) for v in value]
+    return value
+
+
+def format_number_vi(value: int | float | Decimal, decimals: int | None = None) -> str:
+    """Vietnamese grouping: "212.000", "13.350", "12,5" (dot for thousands, comma for decimals)."""
+    number = Decimal(str(value))
+    if decimals is None:
+        decimals = max(0, -number.normalize().as_tuple().exponent)  # type: ignore[operator]
+    text = f"{number:,.{decimals}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+def ascii_slug(text: str) -> str:
+    """A filename-safe ASCII fallback ("Sở Ngoại vụ" → "so-ngoai-vu")."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    out = "".join(c.lower() if c.isalnum() else "-" for c in bare)
+    return "-".join(part for part in out.split("-") if part)

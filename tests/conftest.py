@@ -1,0 +1,97 @@
+"""Shared fixtures: a fresh home and database per test, on SQLite and (when configured)
+PostgreSQL; a real SMTP sink; a Prefect test harness for flow tests."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from models import db as dbmod
+from models.settings import Settings, get_settings
+
+POSTGRES_URL = os.environ.get("REPORTCYCLE_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE_REGIME = REPO / "regimes" / "dong-nai-ttdn-6-thang.yaml"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh REPORTCYCLE_HOME; settings re-read from the environment."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("REPORTCYCLE_HOME", str(home))
+    monkeypatch.setenv("REPORTCYCLE_ENVIRONMENT", "test")
+    monkeypatch.delenv("REPORTCYCLE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("REPORTCYCLE_SMTP_URL", raising=False)
+    get_settings.cache_clear()
+    yield home
+    get_settings.cache_clear()
+
+
+def _fresh_postgres_database(base_url: str) -> str:
+    name = f"rc_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(base_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_postgres_database(base_url: str, url: str) -> None:
+    name = make_url(url).database
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(
+    request: pytest.FixtureRequest, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """A migrated, empty database for this test, on each configured backend."""
+    if request.param == "postgresql":
+        assert POSTGRES_URL is not None
+        url = _fresh_postgres_database(POSTGRES_URL)
+    else:
+        url = f"sqlite:///{home / 'reportcycle.db'}"
+    monkeypatch.setenv("REPORTCYCLE_DATABASE_URL", url)
+    get_settings.cache_clear()
+    dbmod.get_engine.cache_clear()
+    dbmod.migrate(url)
+    yield url
+    dbmod.get_engine(url).dispose()
+    dbmod.get_engine.cache_clear()
+    if request.param == "postgresql":
+        assert POSTGRES_URL is not None
+        _drop_postgres_database(POSTGRES_URL, url)
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[str]:
+    """One Prefect test server for the session; yields its API URL (for subprocesses too)."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        url = PREFECT_API_URL.value()
+        assert url, "the Prefect test harness did not set an API URL"
+        yield url
+
+
+@pytest.fixture
+def prefect(prefect_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server)
+    return prefect_server
