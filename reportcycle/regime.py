@@ -194,7 +194,9 @@ def load_regime(path: str | Path) -> LoadedRegime:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         problem = getattr(exc, "problem", None) or str(exc)
-        raise RegimeError([RegimeIssue(name, line, "(syntax)", f"invalid YAML: {problem}")]) from exc
+        raise RegimeError(
+            [RegimeIssue(name, line, "(syntax)", f"invalid YAML: {problem}")]
+        ) from exc
     if not isinstance(data, dict):
         raise RegimeError([RegimeIssue(name, 1, "(file)", "expected a mapping of regime fields")])
     lines = _line_index(node)
@@ -229,28 +231,48 @@ def _cross_reference_problems(regime: Regime) -> list[tuple[tuple[Any, ...], str
     for i, ind in enumerate(regime.indicators):
         if ind.section not in leaf_codes:
             problems.append(
-                (("indicators", i, "section"), f"unknown section {ind.section!r}; "
-                 f"expected one of {sorted(leaf_codes)}")
+                (
+                    ("indicators", i, "section"),
+                    f"unknown section {ind.section!r}; expected one of {sorted(leaf_codes)}",
+                )
             )
     answered: set[str] = set()
     for u, unit in enumerate(regime.units):
         for s, code in enumerate(unit.sections):
             if code not in leaf_codes:
-                problems.append((("units", u, "sections", s), f"unknown section {code!r}; "
-                                 f"expected one of {sorted(leaf_codes)}"))
+                problems.append(
+                    (
+                        ("units", u, "sections", s),
+                        f"unknown section {code!r}; expected one of {sorted(leaf_codes)}",
+                    )
+                )
             answered.add(code)
         for s, code in enumerate(unit.indicators):
             if code not in indicator_codes:
-                problems.append((("units", u, "indicators", s), f"unknown indicator {code!r}; "
-                                 f"expected one of {sorted(indicator_codes)}"))
+                problems.append(
+                    (
+                        ("units", u, "indicators", s),
+                        f"unknown indicator {code!r}; expected one of {sorted(indicator_codes)}",
+                    )
+                )
         if not unit.sections and not unit.indicators:
-            problems.append((("units", u), f"unit {unit.code} is assigned no section and "
-                             "no indicator; give it `sections:` or `indicators:`"))
+            problems.append(
+                (
+                    ("units", u),
+                    f"unit {unit.code} is assigned no section and "
+                    "no indicator; give it `sections:` or `indicators:`",
+                )
+            )
     for section in regime.leaf_sections():
         if section.written_by == "units" and section.code not in answered:
-            problems.append((("sections",), f"section {section.code} ({section.title}) is "
-                             "written by units but no unit answers it; assign it to a unit "
-                             "or set `written_by: secretariat`"))
+            problems.append(
+                (
+                    ("sections",),
+                    f"section {section.code} ({section.title}) is "
+                    "written by units but no unit answers it; assign it to a unit "
+                    "or set `written_by: secretariat`",
+                )
+            )
     return problems
 
 

@@ -39,7 +39,8 @@ def test_reference_regime_has_the_reports_outline_units_and_signer() -> None:
         "Sở Kế hoạch và Đầu tư",
     ):
         assert expected in names
-    assert regime.requester is not None and regime.requester.name == "Ban Tuyên giáo Tỉnh ủy"
+    assert regime.requester is not None
+    assert regime.requester.name == "Ban Tuyên giáo Tỉnh ủy"
     assert regime.signer.name == "Võ Tân Đức"
     assert [r.name for r in regime.recipients][0] == "Ban Tuyên giáo Tỉnh ủy"
     assert all(e.endswith("@example.org") for u in regime.units for e in u.emails)
@@ -108,7 +109,8 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
         load_regime(path)
     (issue,) = caught.value.issues
     assert issue.field == "(syntax)"
-    assert issue.line is not None and issue.line >= 2
+    assert issue.line is not None
+    assert issue.line >= 2
 
 
 def test_decomposed_vietnamese_is_normalised_to_nfc(tmp_path: Path) -> None:

@@ -1,0 +1,37 @@
+"""Artifacts every flow leaves for the coordinator in the Prefect UI."""
+
+from __future__ import annotations
+
+import re
+
+from prefect.artifacts import create_table_artifact
+
+from models.db import session
+from reportcycle.status import cycle_status, find_cycle
+
+
+def artifact_key(prefix: str, cycle_code: str) -> str:
+    # Prefect keys allow lowercase letters, digits and dashes only.
+    return f"{prefix}-{re.sub(r'[^a-z0-9-]+', '-', cycle_code.lower())}".strip("-")
+
+
+def publish_unit_table(cycle_id: int) -> None:
+    """One table per cycle, under a fixed key, so the UI shows its latest version."""
+    with session() as db:
+        status = cycle_status(db, find_cycle(db, str(cycle_id)))
+    rows = [
+        {
+            "Đơn vị": u["name"],
+            "Mã": u["unit"],
+            "Mục": ", ".join(u["sections"]),
+            "Yêu cầu": u["request"]["status"],
+            "Gửi lúc": u["request"]["sent_at"] or "",
+            "Lỗi": u["request"]["error"] or "",
+        }
+        for u in status["units"]
+    ]
+    create_table_artifact(
+        key=artifact_key("units", status["cycle"]["code"]),
+        table=rows,
+        description=f"Tình trạng các đơn vị — {status['cycle']['code']}",
+    )

@@ -1,0 +1,186 @@
+"""The `reportcycle` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from reportcycle.clock import parse_now
+from reportcycle.cycles import SuperiorRequest
+from reportcycle.regime import Regime, RegimeError, load_regime
+
+# No telemetry from the temporary Prefect server: these machines have no route out.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Periodic reporting cycles: request, collect, chase, consolidate.",
+)
+db_app = typer.Typer(no_args_is_help=True, help="The application database.")
+regime_app = typer.Typer(no_args_is_help=True, help="Regime files (chế độ báo cáo).")
+cycle_app = typer.Typer(no_args_is_help=True, help="Reporting cycles.")
+outbox_app = typer.Typer(no_args_is_help=True, help="The outbox of emails to send.")
+app.add_typer(db_app, name="db")
+app.add_typer(regime_app, name="regime")
+app.add_typer(cycle_app, name="cycle")
+app.add_typer(outbox_app, name="outbox")
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+NowOption = Annotated[
+    str | None, typer.Option("--now", help="ISO-8601 time to act at (default: the clock)")
+]
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(1)
+
+
+def _migrate() -> None:
+    from models.db import migrate
+
+    migrate()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the latest version."""
+    from models.settings import get_settings
+
+    _migrate()
+    out.print(f"database at head: {get_settings().db_url}")
+
+
+@regime_app.command("check")
+def regime_check(path: Path) -> None:
+    """Validate a regime file; print every error at once, or a one-screen summary."""
+    from reportcycle.cli_views import regime_summary
+
+    try:
+        loaded = load_regime(path)
+    except FileNotFoundError:
+        raise fail(f"{path}: no such file") from None
+    except RegimeError as exc:
+        for issue in exc.issues:
+            err.print(str(issue), highlight=False, markup=False)
+        err.print(f"{len(exc.issues)} error(s) in {path}", style="red")
+        raise typer.Exit(1) from None
+    regime_summary(out, loaded.regime)
+
+
+@cycle_app.command("open")
+def cycle_open(
+    regime_file: Path,
+    period: Annotated[str, typer.Option(help="e.g. 2024-H1, 2024-Q3, 2024-M07, 2024")],
+    request_ref: Annotated[
+        str | None, typer.Option(help="superior's document, 2608/CV/BTGTU")
+    ] = None,
+    request_date: Annotated[str | None, typer.Option(help="its date, 2024-06-10")] = None,
+    request_from: Annotated[str | None, typer.Option(help="its sender")] = None,
+    now: NowOption = None,
+) -> None:
+    """Open a cycle: one request per unit, each emailed with its DOCX form."""
+    from flows.open_cycle import open_cycle
+
+    try:
+        at = parse_now(now)
+        loaded = load_regime(regime_file)
+        request = _superior_request(request_ref, request_date, request_from, loaded.regime)
+    except RegimeError as exc:
+        raise fail(f"regime file is invalid (run `reportcycle regime check`):\n{exc}") from None
+    except (ValueError, FileNotFoundError) as exc:
+        raise fail(str(exc)) from None
+    _migrate()
+    result = open_cycle(str(regime_file.resolve()), period, request, at)
+    if not result.created and result.queued == 0 and result.sent == 0:
+        out.print(f"cycle {result.cycle_code} is already open; nothing created, nothing sent.")
+    else:
+        verb = "opened" if result.created else "resumed"
+        out.print(
+            f"cycle {result.cycle_code} {verb}: {result.queued} request(s) queued, "
+            f"{result.sent} sent, {result.failed} failed."
+        )
+    if result.failed:
+        err.print(f"see `reportcycle status {result.cycle_code}` for the failures", style="yellow")
+        raise typer.Exit(2)
+
+
+def _superior_request(
+    ref: str | None, on: str | None, sender: str | None, regime: Regime
+) -> SuperiorRequest | None:
+    if ref is None and on is None and sender is None:
+        return None
+    if ref is None or on is None:
+        raise ValueError(
+            "--request-ref and --request-date go together (and --request-from, "
+            "unless the regime names a requester)"
+        )
+    sender = sender or (regime.requester.name if regime.requester else None)
+    if sender is None:
+        raise ValueError("--request-from is needed: the regime names no requester")
+    try:
+        when = date.fromisoformat(on)
+    except ValueError:
+        raise ValueError(f"--request-date {on!r} is not a date like 2024-06-10") from None
+    return SuperiorRequest(ref=ref, date=when, sender=sender)
+
+
+@app.command("status")
+def status(
+    cycle: Annotated[str, typer.Argument(help="cycle code, e.g. dong-nai-ttdn-6-thang-2024-H1")],
+    as_json: Annotated[bool, typer.Option("--json", help="the documented JSON schema")] = False,
+) -> None:
+    """One line per unit: request sent, when, failures."""
+    from models.db import session
+    from reportcycle.cli_views import status_table
+    from reportcycle.status import cycle_status, find_cycle
+
+    _migrate()
+    with session() as db:
+        try:
+            data = cycle_status(db, find_cycle(db, cycle))
+        except LookupError as exc:
+            raise fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        status_table(out, data)
+
+
+@outbox_app.command("resend")
+def outbox_resend(message: int, now: NowOption = None) -> None:
+    """Put an 'uncertain' message back in the queue after checking it did not arrive."""
+    from models.db import session
+    from reportcycle.clock import resolve_now
+    from reportcycle.outbox import requeue_uncertain
+
+    _migrate()
+    with session() as db:
+        try:
+            requeue_uncertain(db, message, resolve_now(parse_now(now)), "cli")
+        except (LookupError, ValueError) as exc:
+            raise fail(str(exc)) from None
+        db.commit()
+    out.print(f"message {message} queued again; it goes out with the next flow run.")
+
+
+@app.command("mail-server")
+def mail_server(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8025,
+) -> None:
+    """Run the local SMTP server that delivers every message into HOME/mail/sent."""
+    from models.settings import get_settings
+    from reportcycle.mailserver import run_mail_server
+
+    maildir = get_settings().sent_maildir
+    out.print(f"SMTP on {host}:{port}, delivering into {maildir} (Ctrl+C stops)")
+    run_mail_server(maildir, host, port)

@@ -1,0 +1,68 @@
+"""Rich renderings for the CLI."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from reportcycle.clock import VN_TZ
+from reportcycle.regime import Regime
+
+STATUS_STYLE = {"sent": "green", "failed": "red", "uncertain": "yellow", "queued": "cyan"}
+
+
+def regime_summary(console: Console, regime: Regime) -> None:
+    console.print(f"[bold]{regime.code}[/bold] — {regime.name}", highlight=False)
+    console.print(
+        f"period: {regime.period.value}; window starts on day {regime.window.start_day};"
+        f" units reply {regime.deadline.working_days} working days after "
+        f"{regime.deadline.anchor}",
+        highlight=False,
+    )
+    sections = Table("section", "title", "written by", title="Outline")
+    for s in regime.all_sections():
+        sections.add_row(s.code, s.title, "—" if s.subsections else s.written_by)
+    console.print(sections)
+    units = Table("unit", "name", "sections", "indicators", title=f"{len(regime.units)} units")
+    for u in regime.units:
+        units.add_row(u.code, u.name, ", ".join(u.sections), ", ".join(u.indicators))
+    console.print(units)
+    console.print(
+        f"{len(regime.indicators)} indicators, {len(regime.reminders)} reminder steps, "
+        f"{len(regime.recipients)} recipients; signer: {regime.signer.name}",
+        highlight=False,
+    )
+
+
+def status_table(console: Console, data: dict[str, Any]) -> None:
+    cycle = data["cycle"]
+    console.print(
+        f"[bold]{cycle['code']}[/bold] ({cycle['status']}) — window "
+        f"{cycle['window_start']} → {cycle['window_end']}, deadline {cycle['deadline']}",
+        highlight=False,
+    )
+    table = Table("unit", "name", "request", "sent at", "attempts", "problem")
+    for unit in data["units"]:
+        req = unit["request"]
+        style = STATUS_STYLE.get(req["status"], "")
+        table.add_row(
+            unit["unit"],
+            unit["name"],
+            f"[{style}]{req['status']}[/{style}]" if style else req["status"],
+            _local(req["sent_at"]),
+            str(req["attempts"]),
+            req["error"] or "",
+        )
+    console.print(table)
+    totals = data["totals"]
+    console.print(", ".join(f"{k}: {v}" for k, v in totals.items() if v), highlight=False)
+
+
+def _local(iso: str | None) -> str:
+    """ "17/06/2024 08:00" in Vietnam time, as a coordinator reads it."""
+    if not iso:
+        return ""
+    return datetime.fromisoformat(iso).astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")

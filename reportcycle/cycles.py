@@ -1,0 +1,241 @@
+"""Opening a cycle: the plain functions behind the `open-cycle` flow (no Prefect here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, field_validator
+from sqlmodel import Session, select
+
+from models.db import audit
+from models.tables import Cycle, DataRequest, Unit
+from models.tables import Regime as RegimeRow
+from reportcycle.messages import new_token
+from reportcycle.regime import LoadedRegime, Regime
+from reportcycle.vntext import nfc
+from reportcycle.workcal import (
+    DeadlineRule,
+    Period,
+    WindowRule,
+    WorkCalendar,
+    deadline,
+    format_date_short,
+    parse_period,
+    period_containing,
+    window,
+)
+
+
+class SuperiorRequest(BaseModel):
+    """The superior body's document that asked for the report (e.g. 2608/CV/BTGTU)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ref: str
+    date: date
+    sender: str
+
+    @field_validator("ref", "sender")
+    @classmethod
+    def _clean(cls, value: str) -> str:
+        value = nfc(value).strip()
+        if not value:
+            raise ValueError("must not be empty")
+        return value
+
+    def sentence(self) -> str:
+        """ "văn bản số 2608/CV/BTGTU ngày 10/6/2024 của Ban Tuyên giáo Tỉnh ủy"."""
+        return f"văn bản số {self.ref} ngày {format_date_short(self.date)} của {self.sender}"
+
+
+@dataclass(frozen=True)
+class OpenedCycle:
+    cycle_id: int
+    code: str
+    created: bool
+
+
+def cycle_code(regime_code: str, period: Period) -> str:
+    return f"{regime_code}-{period.code}"
+
+
+def calendar_for(regime: Regime) -> WorkCalendar:
+    return WorkCalendar(regime.calendar.days_off, regime.calendar.working_days)
+
+
+def regime_of(cycle: Cycle) -> Regime:
+    """The regime as it was when the cycle opened; later edits of the file do not change it."""
+    return Regime.model_validate(cycle.regime_snapshot)
+
+
+def sync_regime(db: Session, loaded: LoadedRegime, *, now: datetime) -> RegimeRow:
+    """Record the regime and upsert its units (names and addresses may change between cycles)."""
+    regime = loaded.regime
+    row = db.exec(select(RegimeRow).where(RegimeRow.code == regime.code)).first()
+    body = regime.model_dump(mode="json")
+    if row is None:
+        row = RegimeRow(
+            code=regime.code,
+            name=regime.name,
+            source_path=str(loaded.path),
+            content_sha256=loaded.sha256,
+            body=body,
+            loaded_at=now,
+        )
+        db.add(row)
+        db.flush()
+        audit(
+            db,
+            at=now,
+            action="regime.loaded",
+            entity="regime",
+            entity_id=row.id,
+            path=str(loaded.path),
+            sha256=loaded.sha256,
+        )
+    elif row.content_sha256 != loaded.sha256:
+        row.name, row.body, row.content_sha256, row.loaded_at = (
+            regime.name,
+            body,
+            loaded.sha256,
+            now,
+        )
+        audit(
+            db,
+            at=now,
+            action="regime.updated",
+            entity="regime",
+            entity_id=row.id,
+            sha256=loaded.sha256,
+        )
+    existing = {u.code: u for u in db.exec(select(Unit)).all()}
+    for spec in regime.units:
+        unit = existing.get(spec.code)
+        emails = list(spec.emails)
+        if unit is None:
+            db.add(
+                Unit(
+                    code=spec.code,
+                    name=spec.name,
+                    emails=emails,
+                    head_email=spec.head_email,
+                    updated_at=now,
+                )
+            )
+        elif (unit.name, unit.emails, unit.head_email) != (spec.name, emails, spec.head_email):
+            audit(
+                db,
+                at=now,
+                action="unit.updated",
+                entity="unit",
+                entity_id=unit.id,
+                old_name=unit.name,
+                name=spec.name,
+            )
+            unit.name, unit.emails, unit.head_email = spec.name, emails, spec.head_email
+            unit.updated_at = now
+    db.flush()
+    return row
+
+
+def open_cycle(
+    db: Session,
+    *,
+    loaded: LoadedRegime,
+    period_code: str,
+    request: SuperiorRequest | None,
+    now: datetime,
+) -> OpenedCycle:
+    """Create the cycle and one request per assigned unit; if it exists, create nothing."""
+    regime = loaded.regime
+    period = parse_period(period_code)
+    if period.kind != regime.period:
+        raise ValueError(
+            f"period {period.code} is a {period.kind.value} period but regime {regime.code} "
+            f"reports per {regime.period.value}; give a period like "
+            f"{_example_period(regime, now).code}"
+        )
+    code = cycle_code(regime.code, period)
+    found = db.exec(select(Cycle).where(Cycle.code == code)).first()
+    if found is not None:
+        assert found.id is not None
+        return OpenedCycle(found.id, code, created=False)
+    regime_row = sync_regime(db, loaded, now=now)
+    calendar = calendar_for(regime)
+    rule = WindowRule(regime.window.start_day)
+    start, end = window(period, rule)
+    due = deadline(
+        DeadlineRule(regime.deadline.anchor, regime.deadline.working_days),
+        period=period,
+        opened=now.date(),
+        calendar=calendar,
+        window_rule=rule,
+    )
+    assert regime_row.id is not None
+    cycle = Cycle(
+        code=code,
+        regime_id=regime_row.id,
+        period_code=period.code,
+        window_start=start,
+        window_end=end,
+        deadline=due,
+        opened_at=now,
+        request_ref=request.ref if request else None,
+        request_date=request.date if request else None,
+        request_from=request.sender if request else None,
+        regime_snapshot=regime.model_dump(mode="json"),
+    )
+    db.add(cycle)
+    db.flush()
+    assert cycle.id is not None
+    audit(
+        db,
+        at=now,
+        action="cycle.opened",
+        entity="cycle",
+        entity_id=cycle.id,
+        cycle_id=cycle.id,
+        period=period.code,
+        deadline=due.isoformat(),
+        request=request.model_dump(mode="json") if request else None,
+    )
+    _create_requests(db, cycle=cycle, regime=regime, now=now)
+    return OpenedCycle(cycle.id, code, created=True)
+
+
+def _example_period(regime: Regime, now: datetime) -> Period:
+    return period_containing(regime.period, now.date())
+
+
+def _create_requests(db: Session, *, cycle: Cycle, regime: Regime, now: datetime) -> None:
+    units = {u.code: u for u in db.exec(select(Unit)).all()}
+    section_order = [s.code for s in regime.leaf_sections()]
+    indicator_order = [i.code for i in regime.indicators]
+    for spec in regime.units:
+        unit = units[spec.code]
+        assert unit.id is not None
+        assert cycle.id is not None
+        request = DataRequest(
+            cycle_id=cycle.id,
+            unit_id=unit.id,
+            unit_code=spec.code,
+            unit_name=spec.name,
+            to_addresses=list(spec.emails),
+            section_codes=[c for c in section_order if c in spec.sections],
+            indicator_codes=[c for c in indicator_order if c in spec.indicators],
+            token=new_token(),
+            deadline=cycle.deadline,
+            created_at=now,
+        )
+        db.add(request)
+        db.flush()
+        audit(
+            db,
+            at=now,
+            action="request.created",
+            entity="datarequest",
+            entity_id=request.id,
+            cycle_id=cycle.id,
+            unit=spec.code,
+        )
