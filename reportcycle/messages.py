@@ -6,15 +6,16 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import make_msgid
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from reportcycle.mime import ComposedMessage, Part, compose
 from reportcycle.vntext import nfc, nfc_deep
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
@@ -22,12 +23,14 @@ TOKEN_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 TOKEN_LENGTH = 20  # 100 bits: unguessable, and short enough for a plus-address
 
 
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
 @dataclass(frozen=True)
 class Attachment:
     filename: str
     content: bytes
-    maintype: str = "application"
-    subtype: str = "vnd.openxmlformats-officedocument.wordprocessingml.document"
+    content_type: str = DOCX_TYPE
 
 
 @lru_cache(maxsize=1)
@@ -63,35 +66,26 @@ def make_message(
     to: Sequence[str],
     context: Mapping[str, Any],
     domain: str,
+    now: datetime,
     cc: Sequence[str] = (),
     reply_to: str | None = None,
     attachments: Sequence[Attachment] = (),
     headers: Mapping[str, str] | None = None,
-) -> EmailMessage:
-    """A multipart/alternative message (text + HTML) with attachments and a fresh Message-ID."""
-    msg = EmailMessage()
-    msg["Subject"] = render(f"{kind}-subject.txt", context).strip()
-    msg["From"] = nfc(sender)
-    msg["To"] = ", ".join(nfc(a) for a in to)
-    if cc:
-        msg["Cc"] = ", ".join(nfc(a) for a in cc)
-    if reply_to:
-        msg["Reply-To"] = reply_to
-    msg["Message-ID"] = make_msgid(idstring=kind, domain=domain)
-    if "now" in context:
-        msg["Date"] = format_datetime(context["now"])
-    for name, value in (headers or {}).items():
-        msg[name] = value
-    msg.set_content(render(f"{kind}-body.txt", context), subtype="plain", cte="base64")
-    msg.add_alternative(render(f"{kind}-body.html", context), subtype="html", cte="base64")
-    for item in attachments:
-        msg.add_attachment(
-            item.content,
-            maintype=item.maintype,
-            subtype=item.subtype,
-            filename=nfc(item.filename),
-        )
-    return msg
+) -> ComposedMessage:
+    """Text and HTML from `<kind>-…` templates, attachments, and a fresh Message-ID."""
+    return compose(
+        sender=nfc(sender),
+        to=[nfc(a) for a in to],
+        cc=[nfc(a) for a in cc],
+        reply_to=reply_to,
+        subject=render(f"{kind}-subject.txt", context).strip(),
+        text=render(f"{kind}-body.txt", context),
+        html=render(f"{kind}-body.html", context),
+        message_id=make_msgid(idstring=kind, domain=domain),
+        date=now,
+        attachments=[Part(a.content, a.content_type, nfc(a.filename)) for a in attachments],
+        headers=headers,
+    )
 
 
 def display_address(name: str, addr_spec: str) -> str:
