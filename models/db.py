@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, insert
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
@@ -62,6 +62,12 @@ def migrate(url: str | None = None, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def audit_many(db: Session, events: list[dict[str, Any]]) -> None:
+    """Many audit events in one INSERT (keys as in AuditEvent; `details` a dict)."""
+    if events:
+        db.execute(insert(AuditEvent), events)
 
 
 def audit(

@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(default=False, description="issue STARTTLS on smtp:// URLs")
     smtp_timeout: float = 30.0
     smtp_validate_certs: bool = True
+    smtp_connections: int = Field(default=4, ge=1, le=16, description="parallel connections")
     mail_from: str = "Văn phòng UBND tỉnh <thnc@example.org>"
     reply_domain: str = Field(
         default="example.org", description="domain of the reply mailbox (plus-addressed)"

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, field_validator
 from sqlmodel import Session, select
 
-from models.db import audit
+from models.db import audit, audit_many
 from models.tables import Cycle, DataRequest, Unit
 from models.tables import Regime as RegimeRow
 from reportcycle.messages import new_token
@@ -212,13 +212,12 @@ def _create_requests(db: Session, *, cycle: Cycle, regime: Regime, now: datetime
     units = {u.code: u for u in db.exec(select(Unit)).all()}
     section_order = [s.code for s in regime.leaf_sections()]
     indicator_order = [i.code for i in regime.indicators]
-    for spec in regime.units:
-        unit = units[spec.code]
-        assert unit.id is not None
-        assert cycle.id is not None
-        request = DataRequest(
+    assert cycle.id is not None
+    assert all(u.id is not None for u in units.values())
+    requests = [
+        DataRequest(
             cycle_id=cycle.id,
-            unit_id=unit.id,
+            unit_id=units[spec.code].id or 0,
             unit_code=spec.code,
             unit_name=spec.name,
             to_addresses=list(spec.emails),
@@ -228,14 +227,22 @@ def _create_requests(db: Session, *, cycle: Cycle, regime: Regime, now: datetime
             deadline=cycle.deadline,
             created_at=now,
         )
-        db.add(request)
-        db.flush()
-        audit(
-            db,
-            at=now,
-            action="request.created",
-            entity="datarequest",
-            entity_id=request.id,
-            cycle_id=cycle.id,
-            unit=spec.code,
-        )
+        for spec in regime.units
+    ]
+    db.add_all(requests)
+    db.flush()  # one batched INSERT; ids for the audit trail
+    audit_many(
+        db,
+        [
+            {
+                "at": now,
+                "actor": "system",
+                "action": "request.created",
+                "entity": "datarequest",
+                "entity_id": r.id,
+                "cycle_id": cycle.id,
+                "details": {"unit": r.unit_code},
+            }
+            for r in requests
+        ],
+    )

@@ -115,6 +115,7 @@ def build_form_template(
     doc.add_paragraph()
     _line(doc, ("Mã phiếu (không sửa): ", False), (_PH["token"], False), color="808080")
     _set_properties(doc, regime, report_name)
+    _prune_styles(doc)
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()
@@ -217,6 +218,39 @@ def _indicator_table(doc: Document, indicators: Sequence[Indicator]) -> None:
         for cell, text in zip(row.cells, texts, strict=False):
             cell.paragraphs[0].add_run(text)
             _shade(cell, "F2F2F2")
+
+
+# Styles a unit may still pick while filling the form (fill_form uses the first two).
+_KEPT_STYLES = ("ListBullet", "ListNumber", "ListParagraph", "TableGrid")
+_STYLE_REFS = ("pStyle", "rStyle", "tblStyle", "numStyleLink", "styleLink")
+_STYLE_LINKS = ("basedOn", "next", "link")
+
+
+def _prune_styles(doc: Document) -> None:
+    """Keep only the styles the form uses (and those a unit may pick), and no latent styles.
+
+    python-docx's default styles part is 350 KB of XML, over half the zipped form; pruned, the
+    form and every request email carrying it are about half the size."""
+    root = doc.styles.element
+    styles = {s.get(qn("w:styleId")): s for s in root.findall(qn("w:style"))}
+    wanted = {*_KEPT_STYLES, *(sid for sid, s in styles.items() if s.get(qn("w:default")))}
+    for element in (doc.element, doc.part.numbering_part.element):
+        for ref in _STYLE_REFS:
+            wanted.update(e.get(qn("w:val")) for e in element.iter(qn(f"w:{ref}")))
+    todo = list(wanted)
+    while todo:  # close over basedOn / next / link
+        style = styles.get(todo.pop())
+        for link in _STYLE_LINKS:
+            target = style.find(qn(f"w:{link}")) if style is not None else None
+            if target is not None and target.get(qn("w:val")) not in wanted:
+                wanted.add(target.get(qn("w:val")))
+                todo.append(target.get(qn("w:val")))
+    for sid, style in styles.items():
+        if sid not in wanted:
+            root.remove(style)
+    latent = root.find(qn("w:latentStyles"))
+    if latent is not None:
+        root.remove(latent)
 
 
 def _set_properties(doc: Document, regime: Regime, report_name: str) -> None:

@@ -11,26 +11,32 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, func, or_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import Session, col, select
 
 from models.db import audit, session
 from models.tables import MessageStatus, OutboundMessage
-from reportcycle.smtp import MailTransport, OutgoingMail, SendResult, wire_form
+from reportcycle.outbox_queue import QueueItem, enqueue, enqueue_many
+from reportcycle.smtp import MailTransport, OutgoingMail, SendResult
 
 OnSent = Callable[[Session, OutboundMessage], None]
 Row = OutboundMessage  # short alias for column expressions below
+__all__ = [
+    "QueueItem",
+    "SendReport",
+    "enqueue",
+    "enqueue_many",
+    "recover_stuck",
+    "requeue_uncertain",
+    "send_pending",
+]
 RAW = cast(QueryableAttribute[bytes], Row.raw)  # not loaded when only the status changes
 
 
@@ -42,51 +48,6 @@ class SendReport:
     recovered: int = 0  # "sending" rows resolved by recover_stuck (sent, requeued or uncertain)
     uncertain: int = 0
     failures: list[tuple[int, str]] = field(default_factory=list)
-
-
-# --- queuing -------------------------------------------------------------------------------
-
-
-def enqueue(
-    db: Session,
-    *,
-    key: str,
-    kind: str,
-    message: EmailMessage,
-    now: datetime,
-    cycle_id: int | None = None,
-    request_id: int | None = None,
-) -> tuple[OutboundMessage, bool]:
-    """Queue `message` under idempotency `key`; (row, True) if new, (existing row, False).
-
-    Does not commit: the caller commits the row with the state change that caused it.
-    """
-    message_id = str(message["Message-ID"] or "").strip()
-    if not message_id:
-        raise ValueError("the message has no Message-ID; set one (email.utils.make_msgid)")
-    sender, recipients, raw = wire_form(message)
-    values: dict[str, Any] = {
-        "idempotency_key": key,
-        "kind": kind,
-        "cycle_id": cycle_id,
-        "request_id": request_id,
-        "message_id": message_id,
-        "sender": sender,
-        "recipients": recipients,
-        "subject": unicodedata.normalize("NFC", str(message["Subject"] or "")),
-        "raw": raw,
-        "status": MessageStatus.QUEUED,
-        "attempts": 0,
-        "created_at": now,
-    }
-    new_id = _insert_unless_key_exists(db, values)
-    if new_id is None:
-        existing = db.exec(select(Row).where(Row.idempotency_key == key)).one()
-        return existing, False
-    row = db.get(Row, new_id)
-    assert row is not None
-    _audit(db, row, "message.queued", now, "outbox", kind=kind)
-    return row, True
 
 
 def _audit(
@@ -104,27 +65,6 @@ def _audit(
         message_id=row.message_id,
         **details,
     )
-
-
-def _insert_unless_key_exists(db: Session, values: dict[str, Any]) -> int | None:
-    # INSERT … ON CONFLICT DO NOTHING rather than a savepoint: with the pysqlite driver a
-    # SAVEPOINT opened first in a transaction is released as a COMMIT (measured), which would
-    # commit the row behind the caller's back; and on PostgreSQL a concurrent insert of the
-    # same key waits for the other transaction and then does nothing, with no error to catch.
-    dialect = db.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt: Any = pg_insert(Row)
-    elif dialect == "sqlite":
-        stmt = sqlite_insert(Row)
-    else:
-        raise NotImplementedError(f"the outbox supports SQLite and PostgreSQL, not {dialect}")
-    stmt = (
-        stmt.values(**values)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(col(Row.id))
-    )
-    new_id: int | None = db.execute(stmt).scalar_one_or_none()
-    return new_id
 
 
 # --- sending -------------------------------------------------------------------------------

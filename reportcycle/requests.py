@@ -7,20 +7,26 @@ queues what is missing.
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
-from models.db import audit
+from models.db import audit, audit_many
 from models.settings import Settings
 from models.tables import Cycle, DataRequest, MessageStatus, OutboundMessage, RequestStatus
 from reportcycle import forms
 from reportcycle.cycles import SuperiorRequest, regime_of
-from reportcycle.messages import Attachment, make_message, reply_address, subject_tag
-from reportcycle.outbox import enqueue
+from reportcycle.messages import (
+    Attachment,
+    display_address,
+    make_message,
+    reply_address,
+    subject_tag,
+)
+from reportcycle.mime import ComposedMessage
+from reportcycle.outbox_queue import QueueItem, enqueue_many
 from reportcycle.regime import Regime
 from reportcycle.workcal import format_date_short, format_date_vi, next_period, parse_period
 
@@ -45,39 +51,77 @@ def unqueued_requests(db: Session, cycle: Cycle) -> list[DataRequest]:
 
 
 def queue_request_emails(db: Session, *, cycle_id: int, now: datetime, settings: Settings) -> int:
-    """Render each pending unit's form and queue its email; one template per assignment."""
+    """Render each pending unit's form and queue its email; one template per assignment,
+    one batch insert for the lot. Does not commit."""
     cycle = db.get(Cycle, cycle_id)
     if cycle is None:
         raise LookupError(f"no cycle with id {cycle_id}")
     regime = regime_of(cycle)
-    pending = unqueued_requests(db, cycle)
-    groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[DataRequest]] = defaultdict(list)
-    for request in pending:
-        groups[(tuple(request.section_codes), tuple(request.indicator_codes))].append(request)
     context = _cycle_context(cycle, regime, settings)
-    queued = 0
-    for (sections, indicators), requests in groups.items():
-        template = forms.build_form_template(
+    items: list[QueueItem] = []
+    templates: dict[tuple[tuple[str, ...], tuple[str, ...]], bytes] = {}
+    for request in unqueued_requests(db, cycle):
+        template = _template(regime, request, context, templates)
+        form = _stamp(template, cycle, request, settings)
+        request.form_filename = forms.form_filename(request.unit_name, cycle.period_code)
+        request.form_sha256 = hashlib.sha256(form).hexdigest()
+        message = _request_message(regime, request, form, context, now, settings)
+        items.append(
+            QueueItem(request_key(cycle, request), "request", message, cycle.id, request.id)
+        )
+    created = enqueue_many(db, items, now=now)
+    audit_many(
+        db,
+        [
+            {
+                "at": now,
+                "actor": "system",
+                "action": "request.queued",
+                "entity": "datarequest",
+                "entity_id": item.request_id,
+                "cycle_id": cycle.id,
+                "details": {"message_id": item.message.message_id},
+            }
+            for item in items
+            if item.key in created
+        ],
+    )
+    return len(created)
+
+
+def _template(
+    regime: Regime,
+    request: DataRequest,
+    context: dict[str, Any],
+    cache: dict[tuple[tuple[str, ...], tuple[str, ...]], bytes],
+) -> bytes:
+    """The unstamped form for this request's assignment, built once per distinct assignment."""
+    key = (tuple(request.section_codes), tuple(request.indicator_codes))
+    if key not in cache:
+        cache[key] = forms.build_form_template(
             regime,
-            section_codes=sections,
-            indicator_codes=indicators,
+            section_codes=key[0],
+            indicator_codes=key[1],
             period_label=context["period_label"],
             deadline_text=context["deadline_text"],
             title_vars=context["title_vars"],
         )
-        for request in requests:
-            _queue_one(
-                db,
-                cycle=cycle,
-                regime=regime,
-                request=request,
-                template=template,
-                context=context,
-                now=now,
-                settings=settings,
-            )
-            queued += 1
-    return queued
+    return cache[key]
+
+
+def _stamp(template: bytes, cycle: Cycle, request: DataRequest, settings: Settings) -> bytes:
+    return forms.stamp_form(
+        template,
+        token=request.token,
+        unit_code=request.unit_code,
+        unit_name=request.unit_name,
+        reply_address=_reply(request, settings),
+        cycle_code=cycle.code,
+    )
+
+
+def _reply(request: DataRequest, settings: Settings) -> str:
+    return reply_address(settings.reply_local_part, request.token, settings.reply_domain)
 
 
 def _cycle_context(cycle: Cycle, regime: Regime, settings: Settings) -> dict[str, Any]:
@@ -103,66 +147,35 @@ def _cycle_context(cycle: Cycle, regime: Regime, settings: Settings) -> dict[str
     }
 
 
-def _queue_one(
-    db: Session,
-    *,
-    cycle: Cycle,
+def _request_message(
     regime: Regime,
     request: DataRequest,
-    template: bytes,
+    form: bytes,
     context: dict[str, Any],
     now: datetime,
     settings: Settings,
-) -> None:
-    reply = reply_address(settings.reply_local_part, request.token, settings.reply_domain)
-    form = forms.stamp_form(
-        template,
-        token=request.token,
-        unit_code=request.unit_code,
-        unit_name=request.unit_name,
-        reply_address=reply,
-        cycle_code=cycle.code,
-    )
-    filename = forms.form_filename(request.unit_name, cycle.period_code)
-    message = make_message(
+) -> ComposedMessage:
+    assert request.form_filename is not None
+    reply = _reply(request, settings)
+    return make_message(
         "request",
         sender=settings.mail_from,
-        to=request.to_addresses,
+        to=[display_address(request.unit_name, a) for a in request.to_addresses],
         reply_to=reply,
         domain=settings.reply_domain,
+        now=now,
         context={
             **context,
             "unit_name": request.unit_name,
             "tag": subject_tag(request.token),
             "token": request.token,
             "reply_address": reply,
-            "form_filename": filename,
+            "form_filename": request.form_filename,
             "sections": [regime.section(c) for c in request.section_codes],
             "indicators": [regime.indicator(c) for c in request.indicator_codes],
-            "now": now,
         },
-        attachments=[Attachment(filename, form)],
+        attachments=[Attachment(request.form_filename, form)],
         headers={"X-Reportcycle-Token": request.token},
-    )
-    enqueue(
-        db,
-        key=request_key(cycle, request),
-        kind="request",
-        message=message,
-        now=now,
-        cycle_id=cycle.id,
-        request_id=request.id,
-    )
-    request.form_filename, request.form_sha256 = filename, hashlib.sha256(form).hexdigest()
-    audit(
-        db,
-        at=now,
-        action="request.queued",
-        entity="datarequest",
-        entity_id=request.id,
-        cycle_id=cycle.id,
-        unit=request.unit_code,
-        message_id=message["Message-ID"],
     )
 
 

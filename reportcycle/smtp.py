@@ -3,6 +3,7 @@ configured relay and the embedded local server (DESIGN §3, STYLE "external syst
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import email.policy
@@ -147,8 +148,10 @@ class SmtpTransport:
         timeout: float = 30.0,
         validate_certs: bool = True,
         maildir_for_lookup: Path | None = None,
+        connections: int = 1,
     ) -> None:
         self.host = host
+        self.connections = max(1, connections)
         self.port = port
         self.implicit_tls = implicit_tls
         self.starttls = starttls and not implicit_tls
@@ -185,6 +188,20 @@ class SmtpTransport:
         return None
 
     async def send(self, messages: Sequence[OutgoingMail]) -> list[SendResult]:
+        """Send over up to `connections` parallel connections; results in input order.
+
+        One connection waits on a round trip per message; a few in parallel keep both the
+        client and the server busy (DESIGN §9: ~130/s on one, ~185/s on four).
+        """
+        count = min(self.connections, len(messages))
+        if count <= 1:
+            return await self._send_over_one(messages)
+        shares = [messages[i::count] for i in range(count)]
+        done = await asyncio.gather(*(self._send_over_one(share) for share in shares))
+        by_id = {r.id: r for results in done for r in results}
+        return [by_id[m.id] for m in messages]
+
+    async def _send_over_one(self, messages: Sequence[OutgoingMail]) -> list[SendResult]:
         if not messages:
             return []
         client = self._client()
@@ -232,6 +249,7 @@ def open_transport(settings: Settings) -> Iterator[MailTransport]:
                 server.port,
                 timeout=settings.smtp_timeout,
                 maildir_for_lookup=server.maildir,
+                connections=settings.smtp_connections,
             )
         return
     yield SmtpTransport(
@@ -243,4 +261,5 @@ def open_transport(settings: Settings) -> Iterator[MailTransport]:
         password=target.password,
         timeout=settings.smtp_timeout,
         validate_certs=settings.smtp_validate_certs,
+        connections=settings.smtp_connections,
     )
