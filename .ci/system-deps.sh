@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the demo use, when they are missing.
 # LibreOffice renders forms and reports to PDF; PostgreSQL is the second database the
-# tests run on.
+# tests run on; Dovecot is the real IMAP server the mail-in tests read from.
 set -euo pipefail
 
 need=()
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
 [ -e /usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf ] || need+=(fonts-liberation)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+[ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
@@ -21,4 +22,5 @@ echo "installing Debian packages: ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-# The postgresql package may start a cluster of its own; the tests use a throwaway one.
+# The postgresql package may start a cluster of its own, and dovecot-imapd a Dovecot of its
+# own; the tests use throwaway ones (their own ports and directories).
