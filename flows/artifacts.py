@@ -25,13 +25,20 @@ def publish_unit_table(cycle_id: int) -> None:
             "Mã": u["unit"],
             "Mục": ", ".join(u["sections"]),
             "Yêu cầu": u["request"]["status"],
-            "Gửi lúc": u["request"]["sent_at"] or "",
+            "Trả lời": u["reply"]["outcome"] or "chưa nhận",
+            "Số lần gửi": u["reply"]["versions"],
+            "Trễ hạn": "có" if u["reply"]["late"] else "",
             "Lỗi": u["request"]["error"] or "",
         }
         for u in status["units"]
     ]
+    totals = status["totals"]
     create_table_artifact(
         key=artifact_key("units", status["cycle"]["code"]),
         table=rows,
-        description=f"Tình trạng các đơn vị — {status['cycle']['code']}",
+        description=(
+            f"Tình trạng các đơn vị — {status['cycle']['code']}: đã nhận {totals['received']}"
+            f"/{totals['units']}, tỷ lệ báo cáo {totals['reporting_rate']:.0%}, "
+            f"đúng hạn {totals['on_time_rate']:.0%}"
+        ),
     )

@@ -56,12 +56,30 @@ class Settings(BaseSettings):
         default="example.org", description="domain of the reply mailbox (plus-addressed)"
     )
     reply_local_part: str = "baocao"
+    secretariat_email: str | None = Field(
+        default=None, description="where review notices and digests go; default: mail_from"
+    )
     secret_key: str = DEV_SECRET
     send_batch_size: int = Field(default=200, ge=1)
     send_retry_delays: list[float] = Field(default_factory=lambda: [1.0, 5.0, 30.0])
     sending_lease_seconds: int = Field(
         default=600, ge=1, description="a row 'sending' longer than this is resolved on restart"
     )
+
+    inbox_url: str | None = Field(
+        default=None,
+        description="imap://user:pass@host:143/INBOX or imaps://…:993/INBOX; unset = Maildir",
+    )
+    imap_starttls: bool = Field(default=True, description="STARTTLS on imap:// (refuse if absent)")
+    imap_validate_certs: bool = True
+    imap_cafile: Path | None = Field(default=None, description="CA bundle for a private CA")
+    imap_processed: Literal["flag", "move"] = Field(
+        default="flag", description="after the outcome is committed: flag \\Seen, or move"
+    )
+    imap_processed_folder: str = "Reportcycle/Processed"
+    imap_timeout: float = 60.0
+    collect_batch_size: int = Field(default=200, ge=1)
+    max_attachment_bytes: int = Field(default=20 * 2**20, ge=1024)
 
     @field_validator("home")
     @classmethod
@@ -94,6 +112,14 @@ class Settings(BaseSettings):
     @property
     def sent_maildir(self) -> Path:
         return self.mail_dir / "sent"
+
+    @property
+    def secretariat_address(self) -> str:
+        return self.secretariat_email or self.mail_from
+
+    @property
+    def inbox_maildir(self) -> Path:
+        return self.mail_dir / "inbox"
 
     @property
     def output_dir(self) -> Path:

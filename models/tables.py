@@ -45,7 +45,17 @@ class Regime(SQLModel, table=True):
     code: str = Field(unique=True, index=True)
     name: str
     source_path: str
-    content_sha256: str
+    content_sha256: str  # of the file as last loaded
+    loaded_at: datetime = _ts()
+
+
+class RegimeVersion(SQLModel, table=True):
+    """A regime as it was at one point: cycles keep the version they opened with, so later
+    edits of the file (renamed units, new sections) never rewrite an earlier cycle."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    regime_id: int = Field(foreign_key="regime.id", index=True)
+    sha256: str = Field(unique=True)
     body: dict[str, Any] = _json(default=dict)
     loaded_at: datetime = _ts()
 
@@ -76,7 +86,7 @@ class Cycle(SQLModel, table=True):
     request_ref: str | None = None
     request_date: date | None = None
     request_from: str | None = None
-    regime_snapshot: dict[str, Any] = _json(default=dict)
+    regime_sha256: str = Field(index=True)  # the RegimeVersion the cycle opened with
     opened_at: datetime = _ts()
 
 

@@ -27,6 +27,8 @@ db_app = typer.Typer(no_args_is_help=True, help="The application database.")
 regime_app = typer.Typer(no_args_is_help=True, help="Regime files (chế độ báo cáo).")
 cycle_app = typer.Typer(no_args_is_help=True, help="Reporting cycles.")
 outbox_app = typer.Typer(no_args_is_help=True, help="The outbox of emails to send.")
+review_app = typer.Typer(no_args_is_help=True, help="Replies waiting for a person's decision.")
+app.add_typer(review_app, name="review")
 app.add_typer(db_app, name="db")
 app.add_typer(regime_app, name="regime")
 app.add_typer(cycle_app, name="cycle")
@@ -153,6 +155,112 @@ def status(
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         status_table(out, data)
+
+
+@app.command("collect")
+def collect_command(now: NowOption = None) -> None:
+    """Read new replies from the inbox, store, match, acknowledge; print the outcomes."""
+    from flows.collect_submissions import collect_submissions
+    from reportcycle.mailin import MailSourceError
+
+    try:
+        at = parse_now(now)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    _migrate()
+    try:
+        result = collect_submissions(at)
+    except MailSourceError as exc:
+        raise fail(str(exc)) from None
+    outcomes = ", ".join(f"{k}: {v}" for k, v in sorted(result.outcomes.items())) or "none"
+    out.print(
+        f"{result.fetched} message(s) read, {result.stored} new; outcomes: {outcomes}; "
+        f"{result.replies_sent} answer(s) sent."
+    )
+
+
+@review_app.command("list")
+def review_list(
+    cycle: Annotated[str | None, typer.Option(help="only this cycle")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Replies waiting for a decision, with why."""
+    from models.db import session
+    from reportcycle.cli_views import review_table
+    from reportcycle.review import pending_reviews
+
+    _migrate()
+    with session() as db:
+        rows = pending_reviews(db, cycle)
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        review_table(out, rows)
+
+
+def _decide(submission: int, accept: bool, note: str | None, now: str | None) -> None:
+    from models.db import session
+    from models.settings import get_settings
+    from reportcycle.clock import resolve_now
+    from reportcycle.review import decide
+    from tasks.mail import send_outbox_now
+
+    _migrate()
+    at = resolve_now(parse_now(now))
+    with session() as db:
+        try:
+            decide(
+                db,
+                submission_id=submission,
+                accept=accept,
+                note=note,
+                actor="cli",
+                settings=get_settings(),
+                now=at,
+            )
+        except (LookupError, ValueError) as exc:
+            raise fail(str(exc)) from None
+        db.commit()
+    report = send_outbox_now(at)
+    verb = "accepted: it counts now" if accept else "rejected: the unit is told why"
+    out.print(f"submission {submission} {verb} ({report.sent} message(s) sent).")
+
+
+@review_app.command("accept")
+def review_accept(
+    submission: int,
+    note: Annotated[str | None, typer.Option(help="kept in the audit trail")] = None,
+    now: NowOption = None,
+) -> None:
+    """Accept a submission waiting for review; the unit gets its receipt."""
+    _decide(submission, True, note, now)
+
+
+@review_app.command("reject")
+def review_reject(
+    submission: int,
+    note: Annotated[str, typer.Option(help="what the unit must fix (sent to it)")],
+    now: NowOption = None,
+) -> None:
+    """Reject a submission waiting for review; the unit is told what to fix."""
+    _decide(submission, False, note, now)
+
+
+@review_app.command("retry")
+def review_retry(message: int, now: NowOption = None) -> None:
+    """Process again a message that failed with an error (after the cause is fixed)."""
+    from models.db import session
+    from reportcycle.clock import resolve_now
+    from reportcycle.review import retry
+
+    _migrate()
+    with session() as db:
+        try:
+            retry(db, message_id=message, actor="cli", now=resolve_now(parse_now(now)))
+        except (LookupError, ValueError) as exc:
+            raise fail(str(exc)) from None
+        db.commit()
+    out.print(f"message {message} will be processed again by the next `reportcycle collect`.")
 
 
 @outbox_app.command("resend")

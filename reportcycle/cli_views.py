@@ -11,6 +11,7 @@ from rich.table import Table
 from reportcycle.clock import VN_TZ
 from reportcycle.regime import Regime
 
+REPLY_STYLE = {"accepted": "green", "needs_review": "yellow", "rejected": "red"}
 STATUS_STYLE = {"sent": "green", "failed": "red", "uncertain": "yellow", "queued": "cyan"}
 
 
@@ -44,21 +45,57 @@ def status_table(console: Console, data: dict[str, Any]) -> None:
         f"{cycle['window_start']} → {cycle['window_end']}, deadline {cycle['deadline']}",
         highlight=False,
     )
-    table = Table("unit", "name", "request", "sent at", "attempts", "problem")
+    table = Table("unit", "name", "request", "sent at", "reply", "received", "versions", "problem")
     for unit in data["units"]:
-        req = unit["request"]
+        req, reply = unit["request"], unit["reply"]
         style = STATUS_STYLE.get(req["status"], "")
+        outcome = reply["outcome"] or "—"
+        if reply["late"]:
+            outcome += " (late)"
         table.add_row(
             unit["unit"],
             unit["name"],
             f"[{style}]{req['status']}[/{style}]" if style else req["status"],
             _local(req["sent_at"]),
-            str(req["attempts"]),
-            req["error"] or "",
+            f"[{REPLY_STYLE.get(reply['outcome'] or '', '')}]{outcome}[/]"
+            if reply["outcome"]
+            else outcome,
+            _local(reply["last_received_at"]),
+            str(reply["versions"] or ""),
+            req["error"] or ("missing: " + ", ".join(reply["missing"]) if reply["missing"] else ""),
         )
     console.print(table)
     totals = data["totals"]
-    console.print(", ".join(f"{k}: {v}" for k, v in totals.items() if v), highlight=False)
+    console.print(
+        f"units {totals['units']}: requests sent {totals['sent']}, failed {totals['failed']}; "
+        f"replies received {totals['received']}, counted {totals['counted']}, "
+        f"late {totals['late']}, waiting for review {totals['needs_review']}; "
+        f"reporting rate {totals['reporting_rate']:.0%}, on-time rate {totals['on_time_rate']:.0%}",
+        highlight=False,
+    )
+
+
+def review_table(console: Console, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        console.print("Nothing waits for review.")
+        return
+    table = Table("id", "msg", "cycle", "unit", "from", "kind", "why", "missing")
+    for row in rows:
+        table.add_row(
+            str(row["id"] or "—"),
+            str(row["message"]),
+            row["cycle"] or "—",
+            row["unit"] or "—",
+            row["sender"] or "",
+            row["kind"],
+            "; ".join(row["reasons"]),
+            ", ".join(row["missing"]),
+        )
+    console.print(table)
+    console.print(
+        "Decide with `reportcycle review accept ID` or `reportcycle review reject ID "
+        "--note …`; retry a failed message with `reportcycle review retry MSG`."
+    )
 
 
 def _local(iso: str | None) -> str:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from sqlmodel import Session, select
 
 from models.db import audit, audit_many
-from models.tables import Cycle, DataRequest, Unit
+from models.tables import Cycle, DataRequest, RegimeVersion, Unit
 from models.tables import Regime as RegimeRow
 from reportcycle.messages import new_token
 from reportcycle.regime import LoadedRegime, Regime
@@ -64,27 +64,48 @@ def calendar_for(regime: Regime) -> WorkCalendar:
     return WorkCalendar(regime.calendar.days_off, regime.calendar.working_days)
 
 
-def regime_of(cycle: Cycle) -> Regime:
+_VERSIONS: dict[str, Regime] = {}  # versions never change: safe to keep per process
+
+
+def regime_of(db: Session, cycle: Cycle) -> Regime:
     """The regime as it was when the cycle opened; later edits of the file do not change it."""
-    return Regime.model_validate(cycle.regime_snapshot)
+    regime = _VERSIONS.get(cycle.regime_sha256)
+    if regime is None:
+        body = db.exec(
+            select(RegimeVersion.body).where(RegimeVersion.sha256 == cycle.regime_sha256)
+        ).one()
+        regime = _VERSIONS[cycle.regime_sha256] = Regime.model_validate(body)
+    return regime
 
 
 def sync_regime(db: Session, loaded: LoadedRegime, *, now: datetime) -> RegimeRow:
-    """Record the regime and upsert its units (names and addresses may change between cycles)."""
+    """Record the regime and this version of it; upsert its units (names and addresses may
+    change between cycles)."""
     regime = loaded.regime
     row = db.exec(select(RegimeRow).where(RegimeRow.code == regime.code)).first()
-    body = regime.model_dump(mode="json")
     if row is None:
         row = RegimeRow(
             code=regime.code,
             name=regime.name,
             source_path=str(loaded.path),
             content_sha256=loaded.sha256,
-            body=body,
             loaded_at=now,
         )
         db.add(row)
         db.flush()
+    elif row.content_sha256 != loaded.sha256:
+        row.name, row.content_sha256, row.loaded_at = regime.name, loaded.sha256, now
+    known = db.exec(select(RegimeVersion.id).where(RegimeVersion.sha256 == loaded.sha256)).first()
+    if known is None:
+        assert row.id is not None
+        db.add(
+            RegimeVersion(
+                regime_id=row.id,
+                sha256=loaded.sha256,
+                body=regime.model_dump(mode="json"),
+                loaded_at=now,
+            )
+        )
         audit(
             db,
             at=now,
@@ -92,21 +113,6 @@ def sync_regime(db: Session, loaded: LoadedRegime, *, now: datetime) -> RegimeRo
             entity="regime",
             entity_id=row.id,
             path=str(loaded.path),
-            sha256=loaded.sha256,
-        )
-    elif row.content_sha256 != loaded.sha256:
-        row.name, row.body, row.content_sha256, row.loaded_at = (
-            regime.name,
-            body,
-            loaded.sha256,
-            now,
-        )
-        audit(
-            db,
-            at=now,
-            action="regime.updated",
-            entity="regime",
-            entity_id=row.id,
             sha256=loaded.sha256,
         )
     existing = {u.code: u for u in db.exec(select(Unit)).all()}
@@ -184,7 +190,7 @@ def open_cycle(
         request_ref=request.ref if request else None,
         request_date=request.date if request else None,
         request_from=request.sender if request else None,
-        regime_snapshot=regime.model_dump(mode="json"),
+        regime_sha256=loaded.sha256,
     )
     db.add(cycle)
     db.flush()

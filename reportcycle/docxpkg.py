@@ -34,7 +34,9 @@ _WRAPPERS = {f"{{{W_NS}}}{t}" for t in ("sdt", "sdtContent", "customXml", "smart
 _MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 _SKIPPED = (_MC_FALLBACK, f"{{{W_NS}}}moveFrom")  # duplicated or moved-away text
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+# U+00AD (soft hyphen) stays: in TCVN3 text it is the letter "ư"; the intake drops it once it
+# knows the text is Unicode.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 _MARKERS = "-–—•·●▪◦○+*"
 PLACEHOLDER = re.compile(rb"@@RC_([A-Z_]+)@@")
 

@@ -117,6 +117,11 @@ def _insert_new(db: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
     else:
         raise NotImplementedError(f"the outbox supports SQLite and PostgreSQL, not {dialect}")
     stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"])
+    if len(rows) == 1:  # the common case (a receipt): one statement
+        returning = stmt.values(rows[0]).returning(
+            col(OutboundMessage.id), col(OutboundMessage.idempotency_key)
+        )
+        return {key: row_id for row_id, key in db.execute(returning).all()}
     db.connection().execute(stmt, rows)  # executemany: one prepared statement for the lot
     # Message-IDs are fresh for every call, so rows carrying ours are the ones just created.
     ours = [r["message_id"] for r in rows]

@@ -56,7 +56,7 @@ def queue_request_emails(db: Session, *, cycle_id: int, now: datetime, settings:
     cycle = db.get(Cycle, cycle_id)
     if cycle is None:
         raise LookupError(f"no cycle with id {cycle_id}")
-    regime = regime_of(cycle)
+    regime = regime_of(db, cycle)
     context = _cycle_context(cycle, regime, settings)
     items: list[QueueItem] = []
     templates: dict[tuple[tuple[str, ...], tuple[str, ...]], bytes] = {}
@@ -87,6 +87,37 @@ def queue_request_emails(db: Session, *, cycle_id: int, now: datetime, settings:
         ],
     )
     return len(created)
+
+
+def form_template(db: Session, *, request_id: int, settings: Settings) -> bytes:
+    """The unstamped form of a request's assignment (placeholders for the unit's values)."""
+    request = db.get(DataRequest, request_id)
+    if request is None:
+        raise LookupError(f"no request with id {request_id}")
+    cycle = db.get(Cycle, request.cycle_id)
+    assert cycle is not None
+    regime = regime_of(db, cycle)
+    return _template(regime, request, _cycle_context(cycle, regime, settings), {})
+
+
+def stamp_for(db: Session, *, request_id: int, template: bytes, settings: Settings) -> bytes:
+    """A template stamped for this request's unit, token and reply address."""
+    request = db.get(DataRequest, request_id)
+    assert request is not None
+    cycle = db.get(Cycle, request.cycle_id)
+    assert cycle is not None
+    return _stamp(template, cycle, request, settings)
+
+
+def render_form(db: Session, *, request_id: int, settings: Settings) -> tuple[str, bytes]:
+    """A request's form again (file name, bytes), as it was sent: reminders carry it."""
+    template = form_template(db, request_id=request_id, settings=settings)
+    request = db.get(DataRequest, request_id)
+    cycle = db.get(Cycle, request.cycle_id) if request else None
+    assert request is not None
+    assert cycle is not None
+    filename = forms.form_filename(request.unit_name, cycle.period_code)
+    return filename, stamp_for(db, request_id=request_id, template=template, settings=settings)
 
 
 def _template(

@@ -6,13 +6,15 @@ versions only add fields.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from models.inbound import ReviewState, Submission
 from models.tables import Cycle, DataRequest, MessageStatus, OutboundMessage
 
-SCHEMA = "reportcycle.status/1"
+SCHEMA = "reportcycle.status/1"  # additions only: "reply" per unit, rates in totals
 
 
 def find_cycle(db: Session, ref: str) -> Cycle:
@@ -39,10 +41,26 @@ def cycle_status(db: Session, cycle: Cycle) -> dict[str, Any]:
             )
         ).all()
     }
-    units = [_unit_row(r, messages.get(r.id)) for r in requests]
-    totals = {"units": len(units)}
+    versions: dict[int, list[Submission]] = defaultdict(list)
+    for submission in db.exec(
+        select(Submission).where(Submission.cycle_id == cycle.id).order_by(col(Submission.version))
+    ).all():
+        versions[submission.request_id].append(submission)
+    units = [
+        {**_unit_row(r, messages.get(r.id)), "reply": _reply(versions.get(r.id or 0, []))}
+        for r in requests
+    ]
+    totals: dict[str, Any] = {"units": len(units)}
     for state in ("not_queued", *(s.value for s in MessageStatus)):
         totals[state] = sum(1 for u in units if u["request"]["status"] == state)
+    counted = [u["reply"] for u in units if u["reply"]["counted_version"] is not None]
+    totals["received"] = sum(1 for u in units if u["reply"]["received"])
+    totals["counted"] = len(counted)
+    totals["late"] = sum(1 for u in units if u["reply"]["late"])
+    totals["needs_review"] = sum(1 for u in units if u["reply"]["outcome"] == "needs_review")
+    totals["reporting_rate"] = round(len(counted) / len(units), 4) if units else 0.0
+    on_time = sum(1 for r in counted if not r["counted_late"])
+    totals["on_time_rate"] = round(on_time / len(units), 4) if units else 0.0
     return {
         "schema": SCHEMA,
         "cycle": {
@@ -57,6 +75,36 @@ def cycle_status(db: Session, cycle: Cycle) -> dict[str, Any]:
         },
         "units": units,
         "totals": totals,
+    }
+
+
+def counted_submission(versions: list[Submission]) -> Submission | None:
+    """The version that counts: the latest one accepted, with or without a review."""
+    usable = [v for v in versions if v.review in (ReviewState.NONE, ReviewState.ACCEPTED)]
+    return usable[-1] if usable else None
+
+
+def _reply(versions: list[Submission]) -> dict[str, Any]:
+    counted = counted_submission(versions)
+    latest = versions[-1] if versions else None
+    outcome = None
+    if latest is not None:
+        outcome = {
+            ReviewState.NONE: "accepted",
+            ReviewState.ACCEPTED: "accepted",
+            ReviewState.PENDING: "needs_review",
+            ReviewState.REJECTED: "rejected",
+        }[ReviewState(latest.review)]
+    return {
+        "received": bool(versions),
+        "first_received_at": versions[0].received_at.isoformat() if versions else None,
+        "last_received_at": latest.received_at.isoformat() if latest else None,
+        "versions": len(versions),
+        "outcome": outcome,
+        "late": bool(versions) and versions[0].late,
+        "counted_version": counted.version if counted else None,
+        "counted_late": counted.late if counted else None,
+        "missing": (counted.missing_sections + counted.missing_indicators) if counted else [],
     }
 
 

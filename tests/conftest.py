@@ -22,7 +22,7 @@ REFERENCE_REGIME = REPO / "regimes" / "dong-nai-ttdn-6-thang.yaml"
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh REPORTCYCLE_HOME; settings re-read from the environment."""
     home = tmp_path / "home"
     home.mkdir()

@@ -4,7 +4,8 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+import models.inbound  # noqa: F401  (registers the tables on SQLModel.metadata)
+import models.tables  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -28,7 +28,6 @@ def upgrade() -> None:
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("source_path", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("content_sha256", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("body", sa.JSON(), nullable=False),
         sa.Column("loaded_at", models.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
@@ -62,7 +61,7 @@ def upgrade() -> None:
         sa.Column("request_ref", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("request_date", sa.Date(), nullable=True),
         sa.Column("request_from", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("regime_snapshot", sa.JSON(), nullable=False),
+        sa.Column("regime_sha256", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("opened_at", models.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["regime_id"],
@@ -74,6 +73,24 @@ def upgrade() -> None:
     with op.batch_alter_table("cycle", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_cycle_code"), ["code"], unique=True)
         batch_op.create_index(batch_op.f("ix_cycle_regime_id"), ["regime_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_cycle_regime_sha256"), ["regime_sha256"], unique=False)
+
+    op.create_table(
+        "regimeversion",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("regime_id", sa.Integer(), nullable=False),
+        sa.Column("sha256", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("body", sa.JSON(), nullable=False),
+        sa.Column("loaded_at", models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["regime_id"],
+            ["regime.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("sha256"),
+    )
+    with op.batch_alter_table("regimeversion", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_regimeversion_regime_id"), ["regime_id"], unique=False)
 
     op.create_table(
         "auditevent",
@@ -194,7 +211,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_auditevent_action"))
 
     op.drop_table("auditevent")
+    with op.batch_alter_table("regimeversion", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_regimeversion_regime_id"))
+
+    op.drop_table("regimeversion")
     with op.batch_alter_table("cycle", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_cycle_regime_sha256"))
         batch_op.drop_index(batch_op.f("ix_cycle_regime_id"))
         batch_op.drop_index(batch_op.f("ix_cycle_code"))
 

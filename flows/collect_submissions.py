@@ -1,0 +1,41 @@
+"""Flow `collect-submissions`: new replies read, stored, matched, acknowledged (DESIGN §2)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prefect import flow
+from pydantic import BaseModel
+from sqlmodel import col, select
+
+from flows.artifacts import publish_unit_table
+from models.db import session
+from models.tables import Cycle, CycleStatus
+from reportcycle.clock import resolve_now
+from tasks.inbox import collect_mail
+from tasks.mail import send_outbox
+
+
+class CollectResult(BaseModel):
+    fetched: int
+    stored: int
+    outcomes: dict[str, int]
+    replies_sent: int
+
+
+@flow(name="collect-submissions", flow_run_name="collect {now}", log_prints=True)
+def collect_submissions(now: datetime | None = None) -> CollectResult:
+    at = resolve_now(now)
+    report = collect_mail(at)
+    sent = send_outbox(at)
+    with session() as db:
+        open_cycles = db.exec(select(Cycle.id).where(col(Cycle.status) != CycleStatus.CLOSED)).all()
+    for cycle_id in open_cycles:
+        assert cycle_id is not None
+        publish_unit_table(cycle_id)
+    return CollectResult(
+        fetched=report.fetched,
+        stored=report.stored,
+        outcomes=report.outcomes,
+        replies_sent=sent.sent,
+    )

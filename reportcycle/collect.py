@@ -1,0 +1,333 @@
+"""Collecting replies: store every raw message first, then process it, exactly once
+(DESIGN §4). The plain functions behind the `collect-submissions` flow."""
+
+from __future__ import annotations
+
+import hashlib
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
+from email.utils import parseaddr
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, col, select
+
+from models.db import audit, session
+from models.inbound import InboundMessage, InboundStatus, ReviewState, Submission
+from models.settings import Settings
+from models.tables import Cycle, CycleStatus, DataRequest, OutboundMessage, Unit
+from reportcycle.faults import checkpoint
+from reportcycle.intake import Outcome, RequestRef, process_message
+from reportcycle.mailin import Fetched, MailSource
+from reportcycle.replies import queue_replies
+from reportcycle.vntext import nfc
+
+_HEADERS = BytesHeaderParser(policy=default_policy)
+
+
+@dataclass
+class CollectReport:
+    fetched: int = 0
+    stored: int = 0  # new messages; the rest were already stored (delivered twice)
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def count(self, status: str) -> None:
+        self.outcomes[status] = self.outcomes.get(status, 0) + 1
+
+
+def collect(*, source: MailSource, settings: Settings, now: datetime) -> CollectReport:
+    """Fetch, store, process, acknowledge, mark processed; safe to kill and rerun anywhere."""
+    report, lookup = CollectReport(), DbLookup()
+    process_stored(settings=settings, now=now, report=report, lookup=lookup)  # crash leftovers
+    while batch := source.fetch_new(limit=settings.collect_batch_size):
+        report.fetched += len(batch)
+        checkpoint("after_fetch")
+        with session() as db:
+            report.stored += store_raw(db, batch, source=source.name, now=now)
+            source.save_position(db, batch)
+            db.commit()
+        checkpoint("after_store")
+        process_stored(settings=settings, now=now, report=report, lookup=lookup)
+        source.mark_processed([f.ref for f in batch])
+    return report
+
+
+def store_raw(db: Session, batch: Sequence[Fetched], *, source: str, now: datetime) -> int:
+    """Insert each message unless its Message-ID (or, without one, its bytes) is known;
+    returns how many were new. Does not commit."""
+    rows = list({r["dedupe_key"]: r for r in (_raw_row(f, source, now) for f in batch)}.values())
+    if not rows:
+        return 0
+    known = set(
+        db.exec(
+            select(InboundMessage.dedupe_key).where(
+                col(InboundMessage.dedupe_key).in_([r["dedupe_key"] for r in rows])
+            )
+        ).all()
+    )
+    dialect = db.get_bind().dialect.name
+    insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(InboundMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    db.connection().execute(stmt, rows)  # a concurrent collector's rows are skipped, not errors
+    return len(rows) - len(known)
+
+
+def _raw_row(fetched: Fetched, source: str, now: datetime) -> dict[str, Any]:
+    headers = _HEADERS.parsebytes(fetched.raw)
+    digest = hashlib.sha256(fetched.raw).hexdigest()
+    message_id = (str(headers.get("Message-ID", "")).strip() or None) if headers else None
+    return {
+        "dedupe_key": f"mid:{message_id}" if message_id else f"sha:{digest}",
+        "sha256": digest,
+        "message_id": message_id,
+        "source": source,
+        "source_ref": fetched.ref,
+        "received_at": now,
+        "size": len(fetched.raw),
+        "raw": fetched.raw,
+        "from_address": parseaddr(str(headers.get("From", "")))[1] or None,
+        "subject": nfc(str(headers.get("Subject", "")))[:500],
+        "status": InboundStatus.STORED,
+        "details": {},
+    }
+
+
+COMMIT_EVERY = 50  # messages per transaction: one commit each cost a quarter of the time
+
+
+def process_stored(
+    *, settings: Settings, now: datetime, report: CollectReport, lookup: DbLookup | None = None
+) -> None:
+    """Give every stored, unprocessed message its outcome. Outcomes are committed in chunks;
+    a chunk whose commit fails is redone one message per transaction, so one bad message
+    cannot hold up the others."""
+    with session() as db:
+        ids = [
+            i
+            for i in db.exec(
+                select(InboundMessage.id)
+                .where(InboundMessage.status == InboundStatus.STORED)
+                .order_by(col(InboundMessage.id))
+            ).all()
+            if i is not None
+        ]
+    lookup = lookup or DbLookup()
+    for start in range(0, len(ids), COMMIT_EVERY):
+        chunk = ids[start : start + COMMIT_EVERY]
+        try:
+            statuses = _process_chunk(chunk, lookup=lookup, settings=settings, now=now)
+        except SQLAlchemyError:
+            statuses = [
+                s
+                for i in chunk
+                for s in _process_chunk([i], lookup=lookup, settings=settings, now=now)
+            ]
+        for status in statuses:
+            report.count(status)
+
+
+def _process_chunk(
+    ids: Sequence[int], *, lookup: DbLookup, settings: Settings, now: datetime
+) -> list[str]:
+    with session() as db:
+        statuses = [process_one(db, i, lookup=lookup, settings=settings, now=now) for i in ids]
+        checkpoint("before_outcome_commit")
+        db.commit()
+    return [s for s in statuses if s]
+
+
+def process_one(
+    db: Session, inbound_id: int, *, lookup: DbLookup, settings: Settings, now: datetime
+) -> str | None:
+    """Decide one stored message and record the outcome in the caller's transaction."""
+    inbound = db.get(InboundMessage, inbound_id)
+    if inbound is None or inbound.status != InboundStatus.STORED:
+        return None
+    try:
+        outcome = process_message(
+            inbound.raw,
+            lookup=lookup,
+            reply_local_part=settings.reply_local_part,
+            now=now,
+            max_attachment_bytes=settings.max_attachment_bytes,
+            own_addresses=[parseaddr(settings.mail_from)[1]],
+        )
+    except Exception as exc:  # noqa: BLE001 — nothing is dropped: a person looks at it
+        outcome = Outcome(
+            "needs_review",
+            "internal_error",
+            review_reasons=["internal_error"],
+            subject=inbound.subject or "",
+            sender=inbound.from_address,
+        )
+        set_committed_value(
+            inbound, "details", {"error": "".join(traceback.format_exception_only(exc)).strip()}
+        )
+    checkpoint("after_parse")
+    if not record_outcome(db, inbound=inbound, outcome=outcome, settings=settings, now=now):
+        return None  # another collector recorded it first; nothing was written
+    return outcome.status
+
+
+def record_outcome(
+    db: Session, *, inbound: InboundMessage, outcome: Outcome, settings: Settings, now: datetime
+) -> bool:
+    """The outcome, the submission version and the answers, in the caller's transaction.
+
+    The status moves from 'stored' with a conditional UPDATE; False if it had already moved."""
+    request = outcome.request
+    values: dict[str, Any] = {
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "explanation": outcome.explanation or None,
+        "request_id": request.request_id if request else None,
+        "cycle_id": request.cycle_id if request else None,
+        "processed_at": now,
+        "details": {
+            **inbound.details,
+            "review_reasons": outcome.review_reasons,
+            "late": outcome.late,
+        },
+    }
+    moved = db.execute(
+        update(InboundMessage)
+        .where(
+            col(InboundMessage.id) == inbound.id,
+            col(InboundMessage.status) == InboundStatus.STORED,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    for name, value in values.items():  # what the UPDATE wrote, without reloading the raw bytes
+        set_committed_value(inbound, name, value)
+    submission = _add_submission(db, inbound, outcome, now) if outcome.contribution else None
+    queue_replies(
+        db, inbound=inbound, outcome=outcome, submission=submission, settings=settings, now=now
+    )
+    audit(
+        db,
+        at=now,
+        action=f"inbound.{outcome.status}",
+        entity="inboundmessage",
+        entity_id=inbound.id,
+        cycle_id=inbound.cycle_id,
+        reason=outcome.reason,
+        sender=outcome.sender,
+        unit=request.unit_code if request else None,
+        submission=submission.id if submission else None,
+    )
+    return True
+
+
+def _add_submission(
+    db: Session, inbound: InboundMessage, outcome: Outcome, now: datetime
+) -> Submission:
+    request, contribution = outcome.request, outcome.contribution
+    assert request is not None
+    assert contribution is not None
+    assert inbound.id is not None
+    latest = db.exec(
+        select(func.max(Submission.version)).where(Submission.request_id == request.request_id)
+    ).one()
+    submission = Submission(
+        request_id=request.request_id,
+        cycle_id=request.cycle_id,
+        inbound_id=inbound.id,
+        version=(latest or 0) + 1,
+        received_at=inbound.received_at,
+        late=outcome.late,
+        kind=contribution.kind,
+        sections=contribution.sections,
+        indicators=contribution.indicators,
+        missing_sections=contribution.missing_sections,
+        missing_indicators=contribution.missing_indicators,
+        warnings=contribution.warnings,
+        evidence=contribution.evidence,
+        review=ReviewState.PENDING if outcome.status == "needs_review" else ReviewState.NONE,
+        review_reason=",".join(outcome.review_reasons) or None,
+    )
+    db.add(submission)
+    db.flush()
+    return submission
+
+
+class DbLookup:
+    """Requests by token and by the Message-ID of any email we sent for them.
+
+    The requests of open cycles are loaded once, in one query per table: per-message queries
+    were a fifth of the collector's time."""
+
+    def __init__(self) -> None:
+        self._by_token: dict[str, RequestRef] | None = None
+
+    def _load(self) -> dict[str, RequestRef]:
+        if self._by_token is None:
+            with session() as db:
+                cycles = {
+                    c.id: c
+                    for c in db.exec(
+                        select(Cycle).where(col(Cycle.status) != CycleStatus.CLOSED)
+                    ).all()
+                }
+                units = {u.id: u for u in db.exec(select(Unit)).all()}
+                requests = db.exec(
+                    select(DataRequest).where(col(DataRequest.cycle_id).in_(list(cycles)))
+                ).all()
+                self._by_token = {
+                    r.token: _make_ref(r, cycles[r.cycle_id], units.get(r.unit_id))
+                    for r in requests
+                }
+        return self._by_token
+
+    def by_token(self, token: str) -> RequestRef | None:
+        return self._load().get(token)
+
+    def by_message_id(self, message_id: str) -> RequestRef | None:
+        with session() as db:
+            request_id = db.exec(
+                select(OutboundMessage.request_id).where(OutboundMessage.message_id == message_id)
+            ).first()
+            token = (
+                db.exec(select(DataRequest.token).where(DataRequest.id == request_id)).first()
+                if request_id
+                else None
+            )
+        return self.by_token(token) if token else None
+
+
+def _ref(db: Session, request: DataRequest) -> RequestRef | None:
+    cycle = db.get(Cycle, request.cycle_id)
+    if cycle is None or cycle.status == CycleStatus.CLOSED:
+        return None  # a closed cycle takes no more replies: its token no longer matches
+    return _make_ref(request, cycle, db.get(Unit, request.unit_id))
+
+
+def _make_ref(request: DataRequest, cycle: Cycle, unit: Unit | None) -> RequestRef:
+    emails = {
+        *request.to_addresses,
+        *(unit.emails if unit else []),
+        *([unit.head_email] if unit and unit.head_email else []),
+    }
+    assert request.id is not None
+    return RequestRef(
+        request.id,
+        request.cycle_id,
+        cycle.code,
+        request.token,
+        request.unit_code,
+        request.unit_name,
+        tuple(sorted(emails)),
+        tuple(request.section_codes),
+        tuple(request.indicator_codes),
+        request.deadline,
+    )
