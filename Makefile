@@ -26,7 +26,7 @@ demo: install system-deps
 	REPORTCYCLE_HOME=var/demo $(VENV)/bin/reportcycle status dong-nai-ttdn-6-thang-2024-H1
 	@echo "The emails sent are in var/demo/mail/sent (one file per message)."
 
-# Every test, on SQLite and on a throwaway PostgreSQL cluster.
+# Every test, on SQLite and on a throwaway PostgreSQL cluster; Dovecot and LibreOffice for real.
 test: install system-deps
 	REPORTCYCLE_TEST_POSTGRES_URL=$$(bash .ci/postgres.sh start) \
 	  $(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
@@ -38,6 +38,7 @@ lint: install
 
 bench: install
 	$(PY) bench/open_cycle.py --units 1000
+	$(PY) bench/collect.py --units 1000
 
 clean:
 	rm -rf var/demo test-output
