@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_progress_artifact, create_table_artifact
 
 from models.db import session
 from reportcycle.status import cycle_status, find_cycle
@@ -41,4 +41,17 @@ def publish_unit_table(cycle_id: int) -> None:
             f"/{totals['units']}, tỷ lệ báo cáo {totals['reporting_rate']:.0%}, "
             f"đúng hạn {totals['on_time_rate']:.0%}"
         ),
+    )
+
+
+def publish_progress(cycle_id: int) -> None:
+    """Received / expected, as a progress bar under a key per cycle."""
+    with session() as db:
+        status = cycle_status(db, find_cycle(db, str(cycle_id)))
+    totals = status["totals"]
+    create_progress_artifact(
+        progress=100.0 * totals["counted"] / totals["units"] if totals["units"] else 0.0,
+        key=artifact_key("progress", status["cycle"]["code"]),
+        description=f"Đã nhận {totals['counted']}/{totals['units']} đơn vị — "
+        f"{status['cycle']['code']}",
     )

@@ -8,7 +8,7 @@ from prefect import flow
 from pydantic import BaseModel
 from sqlmodel import col, select
 
-from flows.artifacts import publish_unit_table
+from flows.artifacts import publish_progress, publish_unit_table
 from models.db import session
 from models.tables import Cycle, CycleStatus
 from reportcycle.clock import resolve_now
@@ -33,6 +33,7 @@ def collect_submissions(now: datetime | None = None) -> CollectResult:
     for cycle_id in open_cycles:
         assert cycle_id is not None
         publish_unit_table(cycle_id)
+        publish_progress(cycle_id)
     return CollectResult(
         fetched=report.fetched,
         stored=report.stored,

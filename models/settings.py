@@ -6,6 +6,7 @@ read at import time, so tests override settings by setting variables and clearin
 
 from __future__ import annotations
 
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -79,6 +80,8 @@ class Settings(BaseSettings):
     imap_processed_folder: str = "Reportcycle/Processed"
     imap_timeout: float = 60.0
     collect_batch_size: int = Field(default=200, ge=1)
+    office_start: time = Field(default=time(7, 30), description="reminders go out from …")
+    office_end: time = Field(default=time(17, 0), description="… until, Asia/Ho_Chi_Minh")
     max_attachment_bytes: int = Field(default=20 * 2**20, ge=1024)
 
     @field_validator("home")

@@ -179,6 +179,27 @@ def collect_command(now: NowOption = None) -> None:
     )
 
 
+@app.command("chase")
+def chase_command(now: NowOption = None) -> None:
+    """Send the reminders and escalations due now, and the secretariat's daily digest."""
+    from flows.chase_late_units import chase_late_units
+
+    try:
+        at = parse_now(now)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    _migrate()
+    result = chase_late_units(at)
+    if result.skipped and not result.reminders:
+        out.print(f"nothing sent: {result.skipped}.")
+        return
+    reminded = ", ".join(f"{unit} (lần {rung})" for unit, rung in result.reminders.items())
+    out.print(
+        f"{len(result.reminders)} reminder(s) queued{': ' + reminded if reminded else ''};"
+        f" {result.digests} digest(s); {result.sent} message(s) sent."
+    )
+
+
 @review_app.command("list")
 def review_list(
     cycle: Annotated[str | None, typer.Option(help="only this cycle")] = None,

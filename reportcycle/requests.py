@@ -57,7 +57,7 @@ def queue_request_emails(db: Session, *, cycle_id: int, now: datetime, settings:
     if cycle is None:
         raise LookupError(f"no cycle with id {cycle_id}")
     regime = regime_of(db, cycle)
-    context = _cycle_context(cycle, regime, settings)
+    context = cycle_context(cycle, regime, settings)
     items: list[QueueItem] = []
     templates: dict[tuple[tuple[str, ...], tuple[str, ...]], bytes] = {}
     for request in unqueued_requests(db, cycle):
@@ -89,15 +89,22 @@ def queue_request_emails(db: Session, *, cycle_id: int, now: datetime, settings:
     return len(created)
 
 
-def form_template(db: Session, *, request_id: int, settings: Settings) -> bytes:
-    """The unstamped form of a request's assignment (placeholders for the unit's values)."""
+TemplateCache = dict[tuple[tuple[str, ...], tuple[str, ...]], bytes]
+
+
+def form_template(
+    db: Session, *, request_id: int, settings: Settings, cache: TemplateCache | None = None
+) -> bytes:
+    """The unstamped form of a request's assignment (placeholders for the unit's values);
+    pass one `cache` for a batch of requests of one cycle to build each assignment once."""
     request = db.get(DataRequest, request_id)
     if request is None:
         raise LookupError(f"no request with id {request_id}")
     cycle = db.get(Cycle, request.cycle_id)
     assert cycle is not None
     regime = regime_of(db, cycle)
-    return _template(regime, request, _cycle_context(cycle, regime, settings), {})
+    context = cycle_context(cycle, regime, settings)
+    return _template(regime, request, context, {} if cache is None else cache)
 
 
 def stamp_for(db: Session, *, request_id: int, template: bytes, settings: Settings) -> bytes:
@@ -109,9 +116,11 @@ def stamp_for(db: Session, *, request_id: int, template: bytes, settings: Settin
     return _stamp(template, cycle, request, settings)
 
 
-def render_form(db: Session, *, request_id: int, settings: Settings) -> tuple[str, bytes]:
+def render_form(
+    db: Session, *, request_id: int, settings: Settings, cache: TemplateCache | None = None
+) -> tuple[str, bytes]:
     """A request's form again (file name, bytes), as it was sent: reminders carry it."""
-    template = form_template(db, request_id=request_id, settings=settings)
+    template = form_template(db, request_id=request_id, settings=settings, cache=cache)
     request = db.get(DataRequest, request_id)
     cycle = db.get(Cycle, request.cycle_id) if request else None
     assert request is not None
@@ -146,16 +155,16 @@ def _stamp(template: bytes, cycle: Cycle, request: DataRequest, settings: Settin
         token=request.token,
         unit_code=request.unit_code,
         unit_name=request.unit_name,
-        reply_address=_reply(request, settings),
+        reply_address=reply_to(request, settings),
         cycle_code=cycle.code,
     )
 
 
-def _reply(request: DataRequest, settings: Settings) -> str:
+def reply_to(request: DataRequest, settings: Settings) -> str:
     return reply_address(settings.reply_local_part, request.token, settings.reply_domain)
 
 
-def _cycle_context(cycle: Cycle, regime: Regime, settings: Settings) -> dict[str, Any]:
+def cycle_context(cycle: Cycle, regime: Regime, settings: Settings) -> dict[str, Any]:
     period = parse_period(cycle.period_code)
     title_vars = {"period": period.label_vi, "next_period": next_period(period).label_vi}
     if cycle.request_ref and cycle.request_date and cycle.request_from:
@@ -187,7 +196,7 @@ def _request_message(
     settings: Settings,
 ) -> ComposedMessage:
     assert request.form_filename is not None
-    reply = _reply(request, settings)
+    reply = reply_to(request, settings)
     return make_message(
         "request",
         sender=settings.mail_from,

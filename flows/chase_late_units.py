@@ -1,0 +1,40 @@
+"""Flow `chase-late-units`: reminders due today, escalations, the secretariat's digest."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prefect import flow
+from pydantic import BaseModel
+from sqlmodel import col, select
+
+from flows.artifacts import publish_progress, publish_unit_table
+from models.db import session
+from models.tables import Cycle, CycleStatus
+from reportcycle.clock import resolve_now
+from tasks.chase import queue_reminders
+from tasks.mail import send_outbox
+
+
+class ChaseResult(BaseModel):
+    skipped: str | None
+    reminders: dict[str, int]
+    digests: int
+    sent: int
+
+
+@flow(name="chase-late-units", flow_run_name="chase {now}", log_prints=True)
+def chase_late_units(now: datetime | None = None) -> ChaseResult:
+    """Runs daily; on a non-working day or outside office hours it sends nothing."""
+    at = resolve_now(now)
+    report = queue_reminders(at)
+    sent = send_outbox(at)
+    with session() as db:
+        open_cycles = db.exec(select(Cycle.id).where(col(Cycle.status) == CycleStatus.OPEN)).all()
+    for cycle_id in open_cycles:
+        assert cycle_id is not None
+        publish_unit_table(cycle_id)
+        publish_progress(cycle_id)
+    return ChaseResult(
+        skipped=report.skipped, reminders=report.reminders, digests=report.digests, sent=sent.sent
+    )
