@@ -7,7 +7,7 @@ from datetime import datetime
 from prefect import flow
 from pydantic import BaseModel
 
-from flows.artifacts import publish_unit_table
+from flows.artifacts import publish_progress, publish_unit_table
 from reportcycle.clock import resolve_now
 from reportcycle.cycles import SuperiorRequest
 from tasks.cycles import create_cycle, queue_requests, record_request_outcomes
@@ -38,6 +38,7 @@ def open_cycle(
     report = send_outbox(at, opened.cycle_id)
     record_request_outcomes(opened.cycle_id, at)
     publish_unit_table(opened.cycle_id)
+    publish_progress(opened.cycle_id)
     return OpenCycleResult(
         cycle_id=opened.cycle_id,
         cycle_code=opened.code,
