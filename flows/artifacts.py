@@ -55,3 +55,17 @@ def publish_progress(cycle_id: int) -> None:
         description=f"Đã nhận {totals['counted']}/{totals['units']} đơn vị — "
         f"{status['cycle']['code']}",
     )
+
+
+def publish_open_cycles() -> None:
+    """The unit table and progress of every cycle not yet closed."""
+    from sqlmodel import col, select
+
+    from models.tables import Cycle, CycleStatus
+
+    with session() as db:
+        ids = db.exec(select(Cycle.id).where(col(Cycle.status) != CycleStatus.CLOSED)).all()
+    for cycle_id in ids:
+        if cycle_id is not None:
+            publish_unit_table(cycle_id)
+            publish_progress(cycle_id)

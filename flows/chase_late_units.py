@@ -6,11 +6,8 @@ from datetime import datetime
 
 from prefect import flow
 from pydantic import BaseModel
-from sqlmodel import col, select
 
-from flows.artifacts import publish_progress, publish_unit_table
-from models.db import session
-from models.tables import Cycle, CycleStatus
+from flows.artifacts import publish_open_cycles
 from reportcycle.clock import resolve_now
 from tasks.chase import queue_reminders
 from tasks.mail import send_outbox
@@ -29,12 +26,7 @@ def chase_late_units(now: datetime | None = None) -> ChaseResult:
     at = resolve_now(now)
     report = queue_reminders(at)
     sent = send_outbox(at)
-    with session() as db:
-        open_cycles = db.exec(select(Cycle.id).where(col(Cycle.status) == CycleStatus.OPEN)).all()
-    for cycle_id in open_cycles:
-        assert cycle_id is not None
-        publish_unit_table(cycle_id)
-        publish_progress(cycle_id)
+    publish_open_cycles()
     return ChaseResult(
         skipped=report.skipped, reminders=report.reminders, digests=report.digests, sent=sent.sent
     )

@@ -6,11 +6,8 @@ from datetime import datetime
 
 from prefect import flow
 from pydantic import BaseModel
-from sqlmodel import col, select
 
-from flows.artifacts import publish_progress, publish_unit_table
-from models.db import session
-from models.tables import Cycle, CycleStatus
+from flows.artifacts import publish_open_cycles
 from reportcycle.clock import resolve_now
 from tasks.inbox import collect_mail
 from tasks.mail import send_outbox
@@ -28,12 +25,7 @@ def collect_submissions(now: datetime | None = None) -> CollectResult:
     at = resolve_now(now)
     report = collect_mail(at)
     sent = send_outbox(at)
-    with session() as db:
-        open_cycles = db.exec(select(Cycle.id).where(col(Cycle.status) != CycleStatus.CLOSED)).all()
-    for cycle_id in open_cycles:
-        assert cycle_id is not None
-        publish_unit_table(cycle_id)
-        publish_progress(cycle_id)
+    publish_open_cycles()
     return CollectResult(
         fetched=report.fetched,
         stored=report.stored,

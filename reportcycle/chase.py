@@ -17,10 +17,10 @@ from models.tables import Cycle, CycleStatus, DataRequest, OutboundMessage, Unit
 from reportcycle.clock import VN_TZ
 from reportcycle.cycles import calendar_for, regime_of
 from reportcycle.ladder import due_rung, in_office_hours
-from reportcycle.messages import Attachment, display_address, make_message, subject_tag
+from reportcycle.messages import make_message
 from reportcycle.outbox_queue import QueueItem, enqueue_many
 from reportcycle.regime import Regime
-from reportcycle.requests import TemplateCache, cycle_context, render_form, reply_to
+from reportcycle.requests import TemplateCache, cycle_context, render_form, unit_message
 from reportcycle.status import counted_submission, cycle_status
 from reportcycle.workcal import format_date_vi
 
@@ -177,34 +177,27 @@ def _reminder(
             OutboundMessage.request_id == request.id, OutboundMessage.kind == "request"
         )
     ).first()
-    headers = {"X-Reportcycle-Token": request.token}
-    if original:
-        headers |= {"In-Reply-To": original, "References": original}
-    return make_message(
+    threading = {"In-Reply-To": original, "References": original} if original else {}
+    today = now.astimezone(VN_TZ).date()
+    return unit_message(
         "reminder",
-        sender=settings.mail_from,
-        to=[display_address(request.unit_name, a) for a in request.to_addresses],
-        cc=cc,
-        reply_to=reply_to(request, settings),
-        domain=settings.reply_domain,
+        request=request,
+        filename=filename,
+        form=form,
         now=now,
+        settings=settings,
+        cc=cc,
+        headers=threading,
         context={
             **context,
-            "unit_name": request.unit_name,
-            "tag": subject_tag(request.token),
-            "token": request.token,
-            "reply_address": reply_to(request, settings),
-            "form_filename": filename,
             "rung": rung + 1,
             "escalate": bool(cc),
             "final": step.final,
-            "overdue": now.astimezone(VN_TZ).date() > request.deadline,
-            "today_text": format_date_vi(now.astimezone(VN_TZ).date()),
+            "overdue": today > request.deadline,
+            "today_text": format_date_vi(today),
             "received": bool(missing),
             "missing": labels,
         },
-        attachments=[Attachment(filename, form)],
-        headers=headers,
     )
 
 

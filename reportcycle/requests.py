@@ -196,11 +196,41 @@ def _request_message(
     settings: Settings,
 ) -> ComposedMessage:
     assert request.form_filename is not None
+    extra = {
+        "sections": [regime.section(c) for c in request.section_codes],
+        "indicators": [regime.indicator(c) for c in request.indicator_codes],
+    }
+    return unit_message(
+        "request",
+        request=request,
+        filename=request.form_filename,
+        form=form,
+        context={**context, **extra},
+        now=now,
+        settings=settings,
+    )
+
+
+def unit_message(
+    kind: str,
+    *,
+    request: DataRequest,
+    filename: str,
+    form: bytes,
+    context: dict[str, Any],
+    now: datetime,
+    settings: Settings,
+    cc: Sequence[str] = (),
+    headers: dict[str, str] | None = None,
+) -> ComposedMessage:
+    """A message to a unit about its request (the request, a reminder): its form attached,
+    replies to its plus-address, its token in the subject tag and a header."""
     reply = reply_to(request, settings)
     return make_message(
-        "request",
+        kind,
         sender=settings.mail_from,
         to=[display_address(request.unit_name, a) for a in request.to_addresses],
+        cc=cc,
         reply_to=reply,
         domain=settings.reply_domain,
         now=now,
@@ -210,12 +240,10 @@ def _request_message(
             "tag": subject_tag(request.token),
             "token": request.token,
             "reply_address": reply,
-            "form_filename": request.form_filename,
-            "sections": [regime.section(c) for c in request.section_codes],
-            "indicators": [regime.indicator(c) for c in request.indicator_codes],
+            "form_filename": filename,
         },
-        attachments=[Attachment(request.form_filename, form)],
-        headers={"X-Reportcycle-Token": request.token},
+        attachments=[Attachment(filename, form)],
+        headers={"X-Reportcycle-Token": request.token, **(headers or {})},
     )
 
 

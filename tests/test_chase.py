@@ -29,8 +29,13 @@ from tests.fixtures import reference
 OPENED = date(2024, 6, 17)
 DEADLINE = date(2024, 6, 21)
 LAST = WorkCalendar().add_working_days(DEADLINE, 10)  # 5/7/2024
-EVERY_RUNG = [(1, date(2024, 6, 18)), (2, date(2024, 6, 21)), (3, date(2024, 6, 24)),
-              (4, date(2024, 6, 26)), (5, date(2024, 6, 28))]
+EVERY_RUNG = [
+    (1, date(2024, 6, 18)),
+    (2, date(2024, 6, 21)),
+    (3, date(2024, 6, 24)),
+    (4, date(2024, 6, 26)),
+    (5, date(2024, 6, 28)),
+]
 
 
 def _at(day: date, hour: int) -> datetime:
@@ -50,39 +55,64 @@ def _reply(settings: Settings, unit: str, *, only: str | None = None) -> None:
         with session() as db:
             _, blank = render_form(db, request_id=request.id or 0, settings=get_settings())
         form = forms.fill_form(blank, sections={only: ["Chỉ mục này."]}, indicators={})
-    deliver(settings.inbox_maildir, reply_with_form(
-        token=request.token, sender=request.to_addresses[0], form=form))
+    deliver(
+        settings.inbox_maildir,
+        reply_with_form(token=request.token, sender=request.to_addresses[0], form=form),
+    )
 
 
 def _accept_pending(now: datetime) -> None:
     with session() as db:
         for submission in db.exec(select(Submission).where(Submission.review == "pending")):
-            decide(db, submission_id=submission.id or 0, accept=True, note=None, actor="test",
-                   settings=get_settings(), now=now)
+            decide(
+                db,
+                submission_id=submission.id or 0,
+                accept=True,
+                note=None,
+                actor="test",
+                settings=get_settings(),
+                now=now,
+            )
         db.commit()
 
 
 def _reminders() -> dict[str, list[tuple[int, date, bool]]]:
     """unit -> [(rung, day, head in copy)] from what reached the mail server."""
-    heads = {"SNGV": "giamdoc.songoaivu@example.org", "SCT": "giamdoc.socongthuong@example.org",
-             "BDN": "tongbientap.baodongnai@example.org", "DPTTH": "giamdoc.dptth@example.org"}
+    heads = {
+        "SNGV": "giamdoc.songoaivu@example.org",
+        "SCT": "giamdoc.socongthuong@example.org",
+        "BDN": "tongbientap.baodongnai@example.org",
+        "DPTTH": "giamdoc.dptth@example.org",
+    }
     with session() as db:
-        rows = db.exec(select(OutboundMessage).where(OutboundMessage.kind == "reminder")
-                       .order_by(OutboundMessage.id)).all()  # type: ignore[arg-type]
+        rows = db.exec(
+            select(OutboundMessage)
+            .where(OutboundMessage.kind == "reminder")
+            .order_by(OutboundMessage.id)
+        ).all()  # type: ignore[arg-type]
     out: dict[str, list[tuple[int, date, bool]]] = defaultdict(list)
     for row in rows:
         unit, rung = row.idempotency_key.split("/")[1], int(row.idempotency_key.rsplit("/")[-1])
         assert row.sent_at is not None
         head = heads.get(unit)
-        out[unit].append((rung, row.sent_at.astimezone(VN_TZ).date(),
-                          head is not None and head in row.recipients))
+        out[unit].append(
+            (
+                rung,
+                row.sent_at.astimezone(VN_TZ).date(),
+                head is not None and head in row.recipients,
+            )
+        )
     return dict(out)
 
 
 def test_walking_the_reference_cycle_sends_exactly_the_reminders_due(settings: Settings) -> None:
     open_reference_cycle(_at(OPENED, 8))
-    replies = {date(2024, 6, 19): [("DPTTH", None)], date(2024, 6, 20): [("SNGV", "3a")],
-               date(2024, 6, 25): [("BDN", None)], date(2024, 6, 27): [("SNGV", None)]}
+    replies = {
+        date(2024, 6, 19): [("DPTTH", None)],
+        date(2024, 6, 20): [("SNGV", "3a")],
+        date(2024, 6, 25): [("BDN", None)],
+        date(2024, 6, 27): [("SNGV", None)],
+    }
     day = OPENED
     while day <= LAST:
         for unit, only in replies.get(day, []):
@@ -97,8 +127,11 @@ def test_walking_the_reference_cycle_sends_exactly_the_reminders_due(settings: S
 
     sent = _reminders()
     assert sent["DPTTH"] == [(1, date(2024, 6, 18), False)]
-    assert sent["BDN"] == [(1, date(2024, 6, 18), False), (2, date(2024, 6, 21), False),
-                           (3, date(2024, 6, 24), False)]
+    assert sent["BDN"] == [
+        (1, date(2024, 6, 18), False),
+        (2, date(2024, 6, 21), False),
+        (3, date(2024, 6, 24), False),
+    ]
     assert [(r, d) for r, d, _ in sent["SNGV"]] == EVERY_RUNG[:4]
     assert sent["SNGV"][3][2] is True  # rung 4 escalates: the head in copy
     assert [(r, d) for r, d, _ in sent["SCT"]] == EVERY_RUNG
@@ -106,15 +139,21 @@ def test_walking_the_reference_cycle_sends_exactly_the_reminders_due(settings: S
     for unit in ("STTTT", "SVHTTDL", "LHHN", "SKHDT"):
         assert [(r, d) for r, d, _ in sent[unit]] == EVERY_RUNG
 
-    texts = {m["Subject"]: m.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-             for m in maildir_messages(settings.sent_maildir)
-             if "RC-" + _request("SNGV").token in str(m["Subject"]) and "Quá hạn" in str(
-                 m["Subject"])}
+    texts = {
+        m["Subject"]: m.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        for m in maildir_messages(settings.sent_maildir)
+        if "RC-" + _request("SNGV").token in str(m["Subject"]) and "Quá hạn" in str(m["Subject"])
+    }
     assert any("còn thiếu" in t and "Mục 2." in t for t in texts.values())
-    digests = [m for m in maildir_messages(settings.sent_maildir)
-               if str(m["Subject"]).startswith("[reportcycle] Tình hình")]
-    working_days = sum(WorkCalendar().is_working_day(OPENED + timedelta(days=n))
-                       for n in range((LAST - OPENED).days + 1))
+    digests = [
+        m
+        for m in maildir_messages(settings.sent_maildir)
+        if str(m["Subject"]).startswith("[reportcycle] Tình hình")
+    ]
+    working_days = sum(
+        WorkCalendar().is_working_day(OPENED + timedelta(days=n))
+        for n in range((LAST - OPENED).days + 1)
+    )
     assert len(digests) == working_days
 
 
@@ -123,8 +162,11 @@ def test_reminders_carry_the_form_and_reach_the_unit(settings: Settings) -> None
     chase_now(_at(date(2024, 6, 18), 8))
     send_outbox_now(_at(date(2024, 6, 18), 8))
     request = _request("LHHN")
-    (reminder,) = [m for m in maildir_messages(settings.sent_maildir)
-                   if "Nhắc hạn" in str(m["Subject"]) and request.token in str(m["Subject"])]
+    (reminder,) = [
+        m
+        for m in maildir_messages(settings.sent_maildir)
+        if "Nhắc hạn" in str(m["Subject"]) and request.token in str(m["Subject"])
+    ]
     (attachment,) = list(reminder.iter_attachments())
     assert forms.read_form(attachment.get_payload(decode=True)).token == request.token  # type: ignore[arg-type]
     assert f"baocao+{request.token}@example.org" in str(reminder["Reply-To"])
@@ -143,16 +185,27 @@ CHASE = (
 def test_two_concurrent_chase_runs_send_each_reminder_once(settings: Settings) -> None:
     open_reference_cycle(_at(OPENED, 8))
     env = dict(os.environ)
-    runs = [subprocess.Popen([sys.executable, "-c", CHASE], cwd=REPO, env=env,
-                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHASE], cwd=REPO, env=env, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     for run in runs:
         _, err = run.communicate(timeout=120)
         assert run.returncode == 0, err
     with session() as db:
-        keys = [r.idempotency_key for r in db.exec(
-            select(OutboundMessage).where(OutboundMessage.kind == "reminder")).all()]
+        keys = [
+            r.idempotency_key
+            for r in db.exec(
+                select(OutboundMessage).where(OutboundMessage.kind == "reminder")
+            ).all()
+        ]
     assert len(keys) == 8  # rung 4 for each of the 8 units, once
-    delivered = Counter(str(m["Message-ID"]) for m in maildir_messages(settings.sent_maildir)
-                        if "Quá hạn" in str(m["Subject"]))
+    delivered = Counter(
+        str(m["Message-ID"])
+        for m in maildir_messages(settings.sent_maildir)
+        if "Quá hạn" in str(m["Subject"])
+    )
     assert len(delivered) == 8
     assert set(delivered.values()) == {1}

@@ -42,8 +42,16 @@ def test_collect_and_chase_runs_leave_the_unit_table_and_progress(
     table = _latest(artifact_key("units", CODE))
     data = table.data  # type: ignore[attr-defined]
     rows = json.loads(data) if isinstance(data, str) else data  # stored as JSON text
-    assert [r["Mã"] for r in rows] == ["SNGV", "STTTT", "DPTTH", "BDN", "SVHTTDL", "SCT", "LHHN",
-                                       "SKHDT"]
+    assert [r["Mã"] for r in rows] == [
+        "SNGV",
+        "STTTT",
+        "DPTTH",
+        "BDN",
+        "SVHTTDL",
+        "SCT",
+        "LHHN",
+        "SKHDT",
+    ]
     assert next(r for r in rows if r["Mã"] == "DPTTH")["Trả lời"] == "accepted"
     progress = _latest(artifact_key("progress", CODE))
     assert float(progress.data) == 12.5  # type: ignore[attr-defined]

@@ -25,13 +25,17 @@ def at(day: date, hour: int = 8) -> datetime:
 
 
 def due(deadline: date, now: datetime, sent: set[int] = frozenset()) -> int | None:  # type: ignore[assignment]
-    return due_rung(deadline=deadline, steps=STEPS, calendar=CAL, sent=sent, now=now,
-                    start=OPEN, end=CLOSE)
+    return due_rung(
+        deadline=deadline, steps=STEPS, calendar=CAL, sent=sent, now=now, start=OPEN, end=CLOSE
+    )
 
 
 def test_rungs_fall_on_working_days_around_the_reference_deadline() -> None:
     assert rung_dates(date(2024, 6, 21), STEPS, CAL) == [
-        date(2024, 6, 18), date(2024, 6, 21), date(2024, 6, 24), date(2024, 6, 26),
+        date(2024, 6, 18),
+        date(2024, 6, 21),
+        date(2024, 6, 24),
+        date(2024, 6, 26),
         date(2024, 6, 28),
     ]
 
@@ -39,7 +43,9 @@ def test_rungs_fall_on_working_days_around_the_reference_deadline() -> None:
 def test_rungs_skip_tet_2025() -> None:
     # Deadline Friday 24/1/2025; Tết holiday 25/1–2/2: the day after is Monday 3/2.
     assert rung_dates(date(2025, 1, 24), STEPS, CAL)[2:] == [
-        date(2025, 2, 3), date(2025, 2, 5), date(2025, 2, 7),
+        date(2025, 2, 3),
+        date(2025, 2, 5),
+        date(2025, 2, 7),
     ]
 
 
@@ -67,8 +73,24 @@ def test_after_a_gap_only_the_latest_due_rung_goes_and_never_an_older_one() -> N
 
 def test_next_reminder_time_is_the_next_office_morning_of_the_next_rung() -> None:
     deadline = date(2024, 6, 21)
-    assert next_reminder_at(deadline=deadline, steps=STEPS, calendar=CAL, sent={0},
-                            now=at(date(2024, 6, 18), 10), start=OPEN, end=CLOSE) == \
-        datetime(2024, 6, 21, 7, 30, tzinfo=VN_TZ)
-    assert next_reminder_at(deadline=deadline, steps=STEPS, calendar=CAL, sent={0, 1, 2, 3, 4},
-                            now=at(date(2024, 6, 28)), start=OPEN, end=CLOSE) is None
+    assert next_reminder_at(
+        deadline=deadline,
+        steps=STEPS,
+        calendar=CAL,
+        sent={0},
+        now=at(date(2024, 6, 18), 10),
+        start=OPEN,
+        end=CLOSE,
+    ) == datetime(2024, 6, 21, 7, 30, tzinfo=VN_TZ)
+    assert (
+        next_reminder_at(
+            deadline=deadline,
+            steps=STEPS,
+            calendar=CAL,
+            sent={0, 1, 2, 3, 4},
+            now=at(date(2024, 6, 28)),
+            start=OPEN,
+            end=CLOSE,
+        )
+        is None
+    )
