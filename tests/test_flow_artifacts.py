@@ -8,6 +8,7 @@ from datetime import datetime
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.sorting import ArtifactSort
 
 from flows.artifacts import artifact_key
 from flows.chase_late_units import chase_late_units
@@ -22,8 +23,10 @@ CODE = "dong-nai-ttdn-6-thang-2024-H1"
 
 def _latest(key: str) -> object:
     with get_client(sync_client=True) as client:
-        found = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), limit=1
+        found = client.read_artifacts(  # other tests on this server used the same keys
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=1,
         )
     assert found, f"no artifact {key}"
     return found[0]
