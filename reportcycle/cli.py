@@ -313,3 +313,7 @@ def mail_server(
     maildir = get_settings().sent_maildir
     out.print(f"SMTP on {host}:{port}, delivering into {maildir} (Ctrl+C stops)")
     run_mail_server(maildir, host, port)
+
+
+if __name__ == "__main__":
+    app()

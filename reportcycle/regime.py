@@ -199,16 +199,19 @@ def load_regime(path: str | Path) -> LoadedRegime:
     if not isinstance(data, dict):
         raise RegimeError([RegimeIssue(name, 1, "(file)", "expected a mapping of regime fields")])
     lines = _line_index(node)
-    try:
-        regime = Regime.model_validate(nfc_deep(data))
-    except ValidationError as exc:
-        raise RegimeError([_issue(name, lines, e) for e in exc.errors()]) from exc
-    problems = [
+    data = nfc_deep(data)
+    issues = [
         RegimeIssue(name, _line_for(lines, loc), _dotted(loc), msg)
-        for loc, msg in _cross_reference_problems(regime)
+        for loc, msg in _cross_reference_problems(data)
     ]
-    if problems:
-        raise RegimeError(problems)
+    try:
+        regime = Regime.model_validate(data)
+    except ValidationError as exc:
+        fields = [_issue(name, lines, e) for e in exc.errors()]
+        seen = {i.field for i in fields}
+        raise RegimeError(fields + [i for i in issues if i.field not in seen]) from exc
+    if issues:
+        raise RegimeError(issues)
     return LoadedRegime(regime, path, hashlib.sha256(raw_bytes).hexdigest())
 
 
@@ -223,64 +226,87 @@ def _parse_yaml(text: str) -> tuple[yaml.Node | None, Any]:
         loader.dispose()
 
 
-def _cross_reference_problems(regime: Regime) -> list[tuple[tuple[Any, ...], str]]:
+def _items(data: Any, key: str) -> list[Any]:
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, list) else []
+
+
+def _leaves(sections: list[Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for section in sections:
+        if isinstance(section, dict):
+            children = _items(section, "subsections")
+            out.extend(_leaves(children) if children else [section])
+    return out
+
+
+def _cross_reference_problems(data: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """Codes that must refer to each other, checked on the raw data so that these errors are
+    reported together with the field errors, not after they are fixed."""
     problems: list[tuple[tuple[Any, ...], str]] = []
-    sections = regime.all_sections()
-    leaf_codes = {s.code for s in regime.leaf_sections()}
-    indicator_codes = {i.code for i in regime.indicators}
-    for kind, codes in (
-        ("section", [s.code for s in sections]),
-        ("indicator", [i.code for i in regime.indicators]),
-        ("unit", [u.code for u in regime.units]),
-    ):
-        seen: set[str] = set()
-        for code in codes:
-            if code in seen:
-                problems.append(((f"{kind}s",), f"{kind} code {code!r} is used twice"))
-            seen.add(code)
-    for i, ind in enumerate(regime.indicators):
-        if ind.section not in leaf_codes:
+    leaves = _leaves(_items(data, "sections"))
+    leaf_codes = sorted(str(s.get("code")) for s in leaves)
+    indicator_codes = sorted(
+        str(i.get("code")) for i in _items(data, "indicators") if isinstance(i, dict)
+    )
+    for i, indicator in enumerate(_items(data, "indicators")):
+        if isinstance(indicator, dict) and str(indicator.get("section")) not in leaf_codes:
             problems.append(
                 (
                     ("indicators", i, "section"),
-                    f"unknown section {ind.section!r}; expected one of {sorted(leaf_codes)}",
+                    f"unknown section {indicator.get('section')!r}; expected one of {leaf_codes}",
                 )
             )
     answered: set[str] = set()
-    for u, unit in enumerate(regime.units):
-        for s, code in enumerate(unit.sections):
-            if code not in leaf_codes:
+    for u, unit in enumerate(_items(data, "units")):
+        for s, code in enumerate(_items(unit, "sections")):
+            answered.add(str(code))
+            if str(code) not in leaf_codes:
                 problems.append(
                     (
                         ("units", u, "sections", s),
-                        f"unknown section {code!r}; expected one of {sorted(leaf_codes)}",
+                        f"unknown section {code!r}; expected one of {leaf_codes}",
                     )
                 )
-            answered.add(code)
-        for s, code in enumerate(unit.indicators):
-            if code not in indicator_codes:
+        for s, code in enumerate(_items(unit, "indicators")):
+            if str(code) not in indicator_codes:
                 problems.append(
                     (
                         ("units", u, "indicators", s),
-                        f"unknown indicator {code!r}; expected one of {sorted(indicator_codes)}",
+                        f"unknown indicator {code!r}; expected one of {indicator_codes}",
                     )
                 )
-        if not unit.sections and not unit.indicators:
+        if (
+            isinstance(unit, dict)
+            and not _items(unit, "sections")
+            and not _items(unit, "indicators")
+        ):
             problems.append(
                 (
                     ("units", u),
-                    f"unit {unit.code} is assigned no section and "
-                    "no indicator; give it `sections:` or `indicators:`",
+                    f"unit {unit.get('code')} is assigned no section "
+                    "and no indicator; give it `sections:` or `indicators:`",
                 )
             )
-    for section in regime.leaf_sections():
-        if section.written_by == "units" and section.code not in answered:
+    for kind, codes in (
+        ("section", leaf_codes),
+        ("indicator", indicator_codes),
+        ("unit", [str(x.get("code")) for x in _items(data, "units") if isinstance(x, dict)]),
+    ):
+        for code in sorted({c for c in codes if codes.count(c) > 1}):
+            problems.append(((f"{kind}s",), f"{kind} code {code!r} is used twice"))
+    for section in leaves:
+        if (
+            section.get("written_by", "units") == "units"
+            and str(section.get("code")) not in answered
+            and _items(data, "units")
+        ):
             problems.append(
                 (
                     ("sections",),
-                    f"section {section.code} ({section.title}) is "
-                    "written by units but no unit answers it; assign it to a unit "
-                    "or set `written_by: secretariat`",
+                    f"section {section.get('code')} "
+                    f"({section.get('title')}) is written by units but no unit answers "
+                    "it; assign it to a unit or set `written_by: secretariat`",
                 )
             )
     return problems

@@ -1,0 +1,91 @@
+"""The command line as a user runs it: a real `reportcycle` process per command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from models.settings import Settings
+from tests.conftest import REFERENCE_REGIME, REPO
+from tests.factories import maildir_messages
+
+OPEN = [
+    "cycle",
+    "open",
+    str(REFERENCE_REGIME),
+    "--period",
+    "2024-H1",
+    "--request-ref",
+    "2608/CV/BTGTU",
+    "--request-date",
+    "2024-06-10",
+    "--now",
+    "2024-06-17T08:00",
+]
+
+
+def run(*args: str, prefect: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}
+    if prefect:
+        env["PREFECT_API_URL"] = prefect
+    return subprocess.run(
+        [sys.executable, "-m", "reportcycle.cli", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def test_regime_check_prints_a_summary_of_the_reference_regime() -> None:
+    done = run("regime", "check", str(REFERENCE_REGIME))
+    assert done.returncode == 0, done.stderr
+    assert "dong-nai-ttdn-6-thang" in done.stdout
+    assert "Đài Phát thanh – Truyền hình Đồng Nai" in done.stdout
+    assert "8 units" in done.stdout
+
+
+def test_regime_check_lists_every_error_with_its_line_and_exits_1(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    text = REFERENCE_REGIME.read_text(encoding="utf-8")
+    bad.write_text(
+        text.replace("period: half_year", "period: fortnight").replace(
+            "    sections: [3c]\n", "    sections: [9z]\n", 1
+        ),
+        encoding="utf-8",
+    )
+    done = run("regime", "check", str(bad))
+    assert done.returncode == 1
+    lines = [line for line in done.stderr.splitlines() if line.startswith(str(bad))]
+    assert len(lines) == 2
+    assert any(": period:" in line for line in lines)
+    assert any("unknown section '9z'" in line for line in lines)
+
+
+def test_opening_twice_from_the_cli_sends_once_and_says_so(
+    settings: Settings, prefect: str
+) -> None:
+    first = run(*OPEN, prefect=prefect)
+    assert first.returncode == 0, first.stderr
+    assert "8 request(s) queued, 8 sent, 0 failed" in first.stdout
+    second = run(*OPEN, prefect=prefect)
+    assert second.returncode == 0, second.stderr
+    assert "already open; nothing created, nothing sent" in second.stdout
+    assert len(maildir_messages(settings.sent_maildir)) == 8
+
+    status = run("status", "dong-nai-ttdn-6-thang-2024-H1", "--json")
+    data = json.loads(status.stdout)
+    assert data["schema"] == "reportcycle.status/1"
+    assert data["totals"]["sent"] == 8
+    assert {u["request"]["status"] for u in data["units"]} == {"sent"}
+
+
+def test_unknown_cycle_is_an_error_naming_the_known_ones(settings: Settings) -> None:
+    done = run("status", "no-such-cycle")
+    assert done.returncode == 1
+    assert "no cycle 'no-such-cycle'" in done.stderr
