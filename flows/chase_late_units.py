@@ -8,6 +8,7 @@ from prefect import flow
 from pydantic import BaseModel
 
 from flows.artifacts import publish_open_cycles
+from flows.naming import run_name
 from reportcycle.clock import resolve_now
 from tasks.chase import queue_reminders
 from tasks.mail import send_outbox
@@ -20,7 +21,7 @@ class ChaseResult(BaseModel):
     sent: int
 
 
-@flow(name="chase-late-units", flow_run_name="chase {now}", log_prints=True)
+@flow(name="chase-late-units", flow_run_name=run_name("chase"), log_prints=True)
 def chase_late_units(now: datetime | None = None) -> ChaseResult:
     """Runs daily; on a non-working day or outside office hours it sends nothing."""
     at = resolve_now(now)

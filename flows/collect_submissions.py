@@ -8,6 +8,7 @@ from prefect import flow
 from pydantic import BaseModel
 
 from flows.artifacts import publish_open_cycles
+from flows.naming import run_name
 from reportcycle.clock import resolve_now
 from tasks.inbox import collect_mail
 from tasks.mail import send_outbox
@@ -20,7 +21,7 @@ class CollectResult(BaseModel):
     replies_sent: int
 
 
-@flow(name="collect-submissions", flow_run_name="collect {now}", log_prints=True)
+@flow(name="collect-submissions", flow_run_name=run_name("collect"), log_prints=True)
 def collect_submissions(now: datetime | None = None) -> CollectResult:
     at = resolve_now(now)
     report = collect_mail(at)

@@ -17,6 +17,7 @@ from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLi
 from prefect.deployments.runner import RunnerDeployment
 from prefect.runtime import flow_run
 from prefect.schedules import Cron
+from prefect.types.entrypoint import EntrypointType
 
 from flows.open_cycle import OpenCycleResult, open_cycle
 from reportcycle.clock import VN_TZ, resolve_now
@@ -77,6 +78,9 @@ def _to_deployment(spec: DeploymentSpec) -> RunnerDeployment:
         ),
         tags=list(spec.tags),
         description=spec.description,
+        # "flows.collect_submissions.collect_submissions": runs import the installed package,
+        # whatever directory `reportcycle serve` was started from.
+        entrypoint_type=EntrypointType.MODULE_PATH,
     )
     # to_deployment is sync or async by the caller's context; typed as either.
     if not isinstance(deployment, RunnerDeployment):

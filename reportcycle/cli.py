@@ -200,6 +200,32 @@ def chase_command(now: NowOption = None) -> None:
     )
 
 
+@app.command("serve")
+def serve_command(
+    regime_files: Annotated[
+        list[Path] | None, typer.Argument(help="regimes to schedule (default: regimes/*.yaml)")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="flow runs at once in this process")] = 4,
+) -> None:
+    """Serve every flow as a Prefect deployment on its schedule (Asia/Ho_Chi_Minh); Ctrl+C
+    stops. Watch them in the Prefect UI."""
+    from flows.serve import serve_all
+    from reportcycle.schedules import deployment_specs
+
+    paths = regime_files or sorted(Path("regimes").glob("*.yaml"))
+    if not paths:
+        raise fail("no regime files: give them as arguments, or run from the repository")
+    for path in paths:
+        try:
+            load_regime(path)
+        except (RegimeError, FileNotFoundError) as exc:
+            raise fail(f"{path}: {exc}") from None
+    _migrate()
+    for spec in deployment_specs(paths):
+        out.print(f"deployment {spec.name}: {spec.cron} ({spec.timezone})", highlight=False)
+    serve_all(paths, limit=limit)
+
+
 @review_app.command("list")
 def review_list(
     cycle: Annotated[str | None, typer.Option(help="only this cycle")] = None,
