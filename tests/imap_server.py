@@ -204,8 +204,18 @@ class Dovecot:
         return new
 
     def kick(self) -> None:
-        """Disconnect the user's IMAP sessions, as an idle timeout or a restart does."""
-        self.doveadm("kick", self.user, as_user=False)
+        """Disconnect the user's IMAP sessions, as an idle timeout or a restart does.
+
+        A session that just logged in reaches Dovecot's session registry (anvil) a moment
+        later; until then `doveadm kick` finds nobody and fails, so try for a few seconds."""
+        command = [str(DOVEADM), "-c", str(self.config), "kick", self.user]
+        deadline = time.monotonic() + 5
+        while True:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+            if done.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert done.returncode == 0, f"doveadm kick: {done.stderr}\n{self.log_tail()}"
 
     def reset_mailbox(self) -> None:
         """No messages anywhere and only INBOX left (its UIDVALIDITY stays)."""
