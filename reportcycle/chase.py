@@ -21,7 +21,7 @@ from reportcycle.messages import make_message
 from reportcycle.outbox_queue import QueueItem, enqueue_many
 from reportcycle.regime import Regime
 from reportcycle.requests import TemplateCache, cycle_context, render_form, unit_message
-from reportcycle.status import counted_submission, cycle_status
+from reportcycle.status import counted_submission, cycle_status, submissions_by_request
 from reportcycle.workcal import format_date_vi
 
 
@@ -79,11 +79,7 @@ def _queue_reminders(
     requests = db.exec(
         select(DataRequest).where(DataRequest.cycle_id == cycle.id).order_by(col(DataRequest.id))
     ).all()
-    versions: dict[int, list[Submission]] = defaultdict(list)
-    for s in db.exec(
-        select(Submission).where(Submission.cycle_id == cycle.id).order_by(col(Submission.version))
-    ).all():
-        versions[s.request_id].append(s)
+    versions = submissions_by_request(db, cycle)
     sent, calendar = _sent_rungs(db, cycle), calendar_for(regime)
     context = cycle_context(cycle, regime, settings)
     cache: TemplateCache = {}

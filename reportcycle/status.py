@@ -41,11 +41,7 @@ def cycle_status(db: Session, cycle: Cycle) -> dict[str, Any]:
             )
         ).all()
     }
-    versions: dict[int, list[Submission]] = defaultdict(list)
-    for submission in db.exec(
-        select(Submission).where(Submission.cycle_id == cycle.id).order_by(col(Submission.version))
-    ).all():
-        versions[submission.request_id].append(submission)
+    versions = submissions_by_request(db, cycle)
     units = [
         {**_unit_row(r, messages.get(r.id)), "reply": _reply(versions.get(r.id or 0, []))}
         for r in requests
@@ -76,6 +72,16 @@ def cycle_status(db: Session, cycle: Cycle) -> dict[str, Any]:
         "units": units,
         "totals": totals,
     }
+
+
+def submissions_by_request(db: Session, cycle: Cycle) -> dict[int, list[Submission]]:
+    """Every version of every unit's reply in the cycle, oldest first, by request id."""
+    versions: dict[int, list[Submission]] = defaultdict(list)
+    for submission in db.exec(
+        select(Submission).where(Submission.cycle_id == cycle.id).order_by(col(Submission.version))
+    ).all():
+        versions[submission.request_id].append(submission)
+    return versions
 
 
 def counted_submission(versions: list[Submission]) -> Submission | None:
