@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -33,7 +34,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(regime_app, name="regime")
 app.add_typer(cycle_app, name="cycle")
 app.add_typer(outbox_app, name="outbox")
-out = Console(soft_wrap=True)
+# Piped output (make demo, logs) gets room for the status table instead of 80 columns.
+_WIDTH = None if sys.stdout.isatty() else 160
+out = Console(soft_wrap=True, width=_WIDTH)
 err = Console(stderr=True, soft_wrap=True)
 
 NowOption = Annotated[
