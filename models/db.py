@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event, insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
@@ -65,6 +67,20 @@ def migrate(url: str | None = None, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def insert_ignoring_duplicates(db: Session, model: Any, key: str) -> Any:
+    """INSERT … ON CONFLICT (key) DO NOTHING for the session's backend.
+
+    Not a savepoint around a plain INSERT: with pysqlite a SAVEPOINT opened first in a
+    transaction is released as a COMMIT, and on PostgreSQL a concurrent insert of the same key
+    waits for the other transaction and then does nothing, with no error to catch."""
+    dialect = db.get_bind().dialect.name
+    if dialect == "postgresql":
+        return pg_insert(model).on_conflict_do_nothing(index_elements=[key])
+    if dialect == "sqlite":
+        return sqlite_insert(model).on_conflict_do_nothing(index_elements=[key])
+    raise NotImplementedError(f"reportcycle supports SQLite and PostgreSQL, not {dialect}")
 
 
 def audit_many(db: Session, events: list[dict[str, Any]]) -> None:

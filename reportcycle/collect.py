@@ -14,13 +14,11 @@ from email.utils import parseaddr
 from typing import Any
 
 from sqlalchemy import func, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from models.db import audit, session
+from models.db import audit, insert_ignoring_duplicates, session
 from models.inbound import InboundMessage, InboundStatus, ReviewState, Submission
 from models.settings import Settings
 from models.tables import Cycle, CycleStatus, DataRequest, OutboundMessage, Unit
@@ -73,9 +71,7 @@ def store_raw(db: Session, batch: Sequence[Fetched], *, source: str, now: dateti
             )
         ).all()
     )
-    dialect = db.get_bind().dialect.name
-    insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(InboundMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    stmt = insert_ignoring_duplicates(db, InboundMessage, "dedupe_key")
     db.connection().execute(stmt, rows)  # a concurrent collector's rows are skipped, not errors
     return len(rows) - len(known)
 
@@ -305,7 +301,8 @@ class DbLookup:
         return self.by_token(token) if token else None
 
 
-def _ref(db: Session, request: DataRequest) -> RequestRef | None:
+def request_ref(db: Session, request: DataRequest) -> RequestRef | None:
+    """What matching and answering need to know of a request (None once its cycle closed)."""
     cycle = db.get(Cycle, request.cycle_id)
     if cycle is None or cycle.status == CycleStatus.CLOSED:
         return None  # a closed cycle takes no more replies: its token no longer matches

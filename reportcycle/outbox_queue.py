@@ -13,11 +13,9 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from models.db import audit_many
+from models.db import audit_many, insert_ignoring_duplicates
 from models.tables import MessageStatus, OutboundMessage
 from reportcycle.mime import ComposedMessage, from_email_message
 
@@ -105,18 +103,7 @@ def _values(item: QueueItem, now: datetime) -> dict[str, Any]:
 
 
 def _insert_new(db: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
-    # INSERT … ON CONFLICT DO NOTHING rather than a savepoint: with the pysqlite driver a
-    # SAVEPOINT opened first in a transaction is released as a COMMIT (measured), which would
-    # commit the row behind the caller's back; and on PostgreSQL a concurrent insert of the
-    # same key waits for the other transaction and then does nothing, with no error to catch.
-    dialect = db.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt: Any = pg_insert(OutboundMessage)
-    elif dialect == "sqlite":
-        stmt = sqlite_insert(OutboundMessage)
-    else:
-        raise NotImplementedError(f"the outbox supports SQLite and PostgreSQL, not {dialect}")
-    stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"])
+    stmt = insert_ignoring_duplicates(db, OutboundMessage, "idempotency_key")
     if len(rows) == 1:  # the common case (a receipt): one statement
         returning = stmt.values(rows[0]).returning(
             col(OutboundMessage.id), col(OutboundMessage.idempotency_key)

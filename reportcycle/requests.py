@@ -92,16 +92,21 @@ def queue_request_emails(db: Session, *, cycle_id: int, now: datetime, settings:
 TemplateCache = dict[tuple[tuple[str, ...], tuple[str, ...]], bytes]
 
 
-def form_template(
-    db: Session, *, request_id: int, settings: Settings, cache: TemplateCache | None = None
-) -> bytes:
-    """The unstamped form of a request's assignment (placeholders for the unit's values);
-    pass one `cache` for a batch of requests of one cycle to build each assignment once."""
+def _request_and_cycle(db: Session, request_id: int) -> tuple[DataRequest, Cycle]:
     request = db.get(DataRequest, request_id)
     if request is None:
         raise LookupError(f"no request with id {request_id}")
     cycle = db.get(Cycle, request.cycle_id)
     assert cycle is not None
+    return request, cycle
+
+
+def form_template(
+    db: Session, *, request_id: int, settings: Settings, cache: TemplateCache | None = None
+) -> bytes:
+    """The unstamped form of a request's assignment (placeholders for the unit's values);
+    pass one `cache` for a batch of requests of one cycle to build each assignment once."""
+    request, cycle = _request_and_cycle(db, request_id)
     regime = regime_of(db, cycle)
     context = cycle_context(cycle, regime, settings)
     return _template(regime, request, context, {} if cache is None else cache)
@@ -109,10 +114,7 @@ def form_template(
 
 def stamp_for(db: Session, *, request_id: int, template: bytes, settings: Settings) -> bytes:
     """A template stamped for this request's unit, token and reply address."""
-    request = db.get(DataRequest, request_id)
-    assert request is not None
-    cycle = db.get(Cycle, request.cycle_id)
-    assert cycle is not None
+    request, cycle = _request_and_cycle(db, request_id)
     return _stamp(template, cycle, request, settings)
 
 
@@ -120,13 +122,10 @@ def render_form(
     db: Session, *, request_id: int, settings: Settings, cache: TemplateCache | None = None
 ) -> tuple[str, bytes]:
     """A request's form again (file name, bytes), as it was sent: reminders carry it."""
+    request, cycle = _request_and_cycle(db, request_id)
     template = form_template(db, request_id=request_id, settings=settings, cache=cache)
-    request = db.get(DataRequest, request_id)
-    cycle = db.get(Cycle, request.cycle_id) if request else None
-    assert request is not None
-    assert cycle is not None
     filename = forms.form_filename(request.unit_name, cycle.period_code)
-    return filename, stamp_for(db, request_id=request_id, template=template, settings=settings)
+    return filename, _stamp(template, cycle, request, settings)
 
 
 def _template(

@@ -12,7 +12,7 @@ from models.db import audit
 from models.inbound import InboundMessage, InboundStatus, ReviewState, Submission
 from models.settings import Settings
 from models.tables import Cycle, DataRequest
-from reportcycle.collect import _ref
+from reportcycle.collect import request_ref
 from reportcycle.intake import Outcome
 from reportcycle.replies import REASONS_VI, queue_replies
 
@@ -102,7 +102,7 @@ def decide(
     inbound.status = InboundStatus.ACCEPTED if accept else InboundStatus.REJECTED
     if not accept:
         inbound.explanation = note
-    ref = _ref(db, request)
+    ref = request_ref(db, request)
     outcome = Outcome(
         "accepted" if accept else "rejected",
         "reviewed",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import email
 import email.policy
+import io
 import mailbox
+import zipfile
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -111,3 +113,12 @@ def reply_with_form(
         maintype, subtype = content_type.split("/")
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     return message.as_bytes(policy=email.policy.SMTP)
+
+
+def zip_of(members: dict[str, bytes]) -> bytes:
+    """A zip (a docx, a bomb, a broken package) with exactly these members."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()

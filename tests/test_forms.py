@@ -27,6 +27,7 @@ from reportcycle.forms import (
     stamp_form,
 )
 from reportcycle.regime import Regime, load_regime
+from tests.factories import zip_of
 
 REGIME_FILE = Path(__file__).resolve().parents[1] / "regimes" / "dong-nai-ttdn-6-thang.yaml"
 PERIOD = "6 tháng đầu năm 2024"
@@ -386,14 +387,6 @@ def test_parse_number_vi_explains_the_dot_and_comma_convention() -> None:
 
 
 # --- rejections -----------------------------------------------------------------------------
-
-
-def zip_of(members: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return out.getvalue()
 
 
 def test_read_form_rejects_a_file_that_is_not_a_zip() -> None:

@@ -6,7 +6,6 @@ import io
 import shutil
 import subprocess
 import unicodedata
-import zipfile
 
 import docx
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from reportcycle import legacy
 from reportcycle.legacy import LETTERS, TCVN3, VNI, detect_legacy, to_unicode
 from reportcycle.vntext import nfc
+from tests.factories import zip_of
 
 REFERENCE_SENTENCES = [
     "Thực hiện văn bản số 2608/CV/BTGTU ngày 10/6/2024 của Ban Tuyên giáo Tỉnh ủy",
@@ -208,14 +208,6 @@ def test_fonts_in_docx_reads_document_and_styles() -> None:
     assert legacy.legacy_fonts_in_docx(data) == {".VnTime", "VNI-Times"}
 
 
-def _zip(parts: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in parts.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
-
-
 def test_fonts_in_docx_does_not_resolve_entities() -> None:
     xml = (
         b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/hostname">]>'
@@ -223,15 +215,15 @@ def test_fonts_in_docx_does_not_resolve_entities() -> None:
         b'<w:body><w:p><w:r><w:rPr><w:rFonts w:ascii=".VnTime"/></w:rPr><w:t>&x;</w:t>'
         b"</w:r></w:p></w:body></w:document>"
     )
-    assert legacy.legacy_fonts_in_docx(_zip({"word/document.xml": xml})) == {".VnTime"}
+    assert legacy.legacy_fonts_in_docx(zip_of({"word/document.xml": xml})) == {".VnTime"}
 
 
 def test_fonts_in_docx_refuses_oversized_parts_and_non_zips() -> None:
-    bomb = _zip({"word/document.xml": b" " * (legacy.MAX_PART_BYTES + 1)})
+    bomb = zip_of({"word/document.xml": b" " * (legacy.MAX_PART_BYTES + 1)})
     assert len(bomb) < 1_000_000
     with pytest.raises(ValueError, match="over"):
         legacy.fonts_in_docx(bomb)
     with pytest.raises(ValueError, match="not a DOCX"):
         legacy.fonts_in_docx(b"not a zip")
     with pytest.raises(ValueError, match="not well-formed"):
-        legacy.fonts_in_docx(_zip({"word/styles.xml": b"<w:styles"}))
+        legacy.fonts_in_docx(zip_of({"word/styles.xml": b"<w:styles"}))
