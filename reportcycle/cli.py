@@ -344,5 +344,12 @@ def mail_server(
     run_mail_server(maildir, host, port)
 
 
+# The report's commands (consolidate, approve, cycle set-text, report …) live in their own module.
+from reportcycle import cli_report  # noqa: E402, F401
+
 if __name__ == "__main__":
-    app()
+    # `python -m reportcycle.cli` runs this file as __main__; cli_report registered its commands
+    # on the app of the module imported under its own name.
+    from reportcycle.cli import app as registered
+
+    registered()

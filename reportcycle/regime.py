@@ -65,6 +65,9 @@ class Section(Strict):
     title: Text
     written_by: Literal["units", "secretariat"] = "units"
     guidance: Text | None = None  # what the form asks the unit to write
+    # For a secretariat section: the unit whose contribution fills it when the cycle has no
+    # text of the secretariat's own (`reportcycle cycle set-text`); it must answer the section.
+    lead_unit: Code | None = None
     subsections: tuple[Section, ...] = ()
 
 
@@ -307,6 +310,21 @@ def _cross_reference_problems(data: dict[str, Any]) -> list[tuple[tuple[Any, ...
                     f"section {section.get('code')} "
                     f"({section.get('title')}) is written by units but no unit answers "
                     "it; assign it to a unit or set `written_by: secretariat`",
+                )
+            )
+    units_by_code = {str(x.get("code")): x for x in _items(data, "units") if isinstance(x, dict)}
+    for section in leaves:
+        lead = section.get("lead_unit")
+        if lead is None:
+            continue
+        unit = units_by_code.get(str(lead))
+        answers = [str(c) for c in _items(unit, "sections")] if unit else []
+        if str(section.get("code")) not in answers:
+            problems.append(
+                (
+                    ("sections",),
+                    f"section {section.get('code')} names lead_unit {lead!r}, which is not a "
+                    "unit answering it; add the section to that unit's `sections:`",
                 )
             )
     return problems

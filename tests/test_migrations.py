@@ -7,6 +7,7 @@ from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
 import models.inbound  # noqa: F401  (registers the tables)
+import models.report  # noqa: F401
 import models.tables  # noqa: F401
 from models.db import get_engine
 

@@ -5,6 +5,7 @@ from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
 import models.inbound  # noqa: F401  (registers the tables on SQLModel.metadata)
+import models.report  # noqa: F401
 import models.tables  # noqa: F401
 
 config = context.config

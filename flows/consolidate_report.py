@@ -1,0 +1,196 @@
+"""Flow `consolidate-report`: render a draft, wait for the secretariat's decision, then number,
+finalise and distribute the report (DESIGN §8).
+
+The flow suspends after the draft with a Prefect input form (`Approval`): the run leaves its
+process, and whoever resumes it (the Resume button of the Prefect UI, or `reportcycle
+approve`) gives the decision. A resumed run starts again from the top, so everything before the
+suspension is idempotent: the draft is looked up by the flow run's id.
+
+Suspending needs a deployment; `start` registers `consolidate-report` (no schedule) and runs
+the new flow run in this process, `resume` resumes one and runs the rest here unless a
+`reportcycle serve` process, which serves the same deployment, picks it up first.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.deployments.runner import RunnerDeployment
+from prefect.exceptions import Pause
+from prefect.flow_engine import run_flow
+from prefect.flow_runs import resume_flow_run, suspend_flow_run
+from prefect.input import RunInput
+from prefect.runtime import flow_run as current_run
+from prefect.states import State
+from prefect.types.entrypoint import EntrypointType
+from pydantic import BaseModel, Field
+
+from flows.artifacts import artifact_key, publish_progress, publish_unit_table
+from reportcycle.clock import resolve_now
+from tasks.mail import send_outbox
+from tasks.report import VersionInfo, decide, make_draft
+
+DEPLOYMENT = "consolidate-report"
+
+
+class Approval(RunInput):
+    """The form the Prefect UI shows on Resume (and what `reportcycle approve` sends)."""
+
+    decision: Literal["approve", "request_changes"] = Field(
+        default="approve", description="approve: number and send; request_changes: stop here"
+    )
+    comment: str = Field(default="", description="a note kept with the decision")
+    edited_docx: str | None = Field(
+        default=None,
+        description="path of an edited DOCX to issue instead of the draft "
+        "(on the machine that runs the flow)",
+    )
+    decided_by: str = Field(default="secretariat", description="who decides")
+    decided_at: datetime | None = Field(
+        default=None, description="when (the report's date); empty: the time of resuming"
+    )
+
+
+class ConsolidateResult(BaseModel):
+    cycle_code: str
+    draft: VersionInfo
+    decision: str  # "approved", "changes_requested"
+    final: VersionInfo | None = None
+    sent: int = 0
+    failed: int = 0
+
+
+@flow(name="consolidate-report", flow_run_name="consolidate {cycle}", log_prints=True)
+def consolidate_report(cycle: str, now: datetime | None = None) -> ConsolidateResult:
+    """Draft the report of `cycle` (code or id), then wait for the secretariat's decision."""
+    at = resolve_now(now)
+    run_id = current_run.id
+    draft = make_draft(cycle, at, str(run_id) if run_id else None)
+    publish_unit_table(draft.cycle_id)
+    publish_progress(draft.cycle_id)
+    _publish_report(draft, "Dự thảo chờ phê duyệt")
+    answer = suspend_flow_run(wait_for_input=Approval, key=f"approval-{draft.id}")
+    decided_at = resolve_now(answer.decided_at)
+    outcome = decide(
+        cycle,
+        draft.id,
+        approve=answer.decision == "approve",
+        at=decided_at,
+        comment=answer.comment,
+        edited=answer.edited_docx or None,
+        actor=answer.decided_by,
+    )
+    if outcome.kind != "final":
+        get_run_logger().warning("changes requested on draft %s: %s", draft.version, answer.comment)
+        _publish_report(outcome, "Yêu cầu chỉnh sửa")
+        return ConsolidateResult(
+            cycle_code=draft.cycle_code, draft=draft, decision="changes_requested"
+        )
+    report = send_outbox(decided_at, draft.cycle_id)
+    _publish_report(outcome, f"Báo cáo số {outcome.number} đã phát hành")
+    return ConsolidateResult(
+        cycle_code=draft.cycle_code,
+        draft=draft,
+        decision="approved",
+        final=outcome,
+        sent=report.sent,
+        failed=report.failed,
+    )
+
+
+def _publish_report(info: VersionInfo, headline: str) -> None:
+    lines = [
+        f"## {headline} — {info.cycle_code}",
+        "",
+        f"- Phiên bản: {info.version} ({info.kind}, {info.status})",
+    ]
+    if info.number:
+        lines.append(f"- Số: {info.number}")
+    for label, path in (("Word", info.path), ("PDF", info.pdf_path)):
+        if path:
+            lines.append(f"- {label}: [{path}](file://{path})")
+    summary = info.summary
+    if "counted" in summary:
+        lines.append(f"- Đơn vị có trong báo cáo: {summary['counted']}/{summary['units']}")
+    notes = summary.get("review_notes") or []
+    if notes and info.kind == "draft":
+        lines += ["", "### Ghi chú rà soát", "", *(f"- {n}" for n in notes)]
+    if info.kind == "draft":
+        lines += [
+            "",
+            "Phê duyệt: nút **Resume** của lượt chạy này, hoặc "
+            f"`reportcycle approve {info.cycle_code} [--edited TỆP.docx]`.",
+        ]
+    create_markdown_artifact(
+        key=artifact_key("report", info.cycle_code),
+        markdown="\n".join(lines),
+        description=f"{headline} — {info.cycle_code}",
+    )
+
+
+# --- running it from the command line -----------------------------------------------------
+
+
+def deployment() -> RunnerDeployment:
+    built = consolidate_report.to_deployment(
+        name=DEPLOYMENT,
+        description="Draft, approval, number, final DOCX/PDF and distribution of a report.",
+        tags=["reportcycle"],
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
+    if not isinstance(built, RunnerDeployment):
+        raise TypeError("deployment() was called from a running event loop")
+    return built
+
+
+def start(cycle_code: str, now: datetime | None) -> tuple[UUID, State[Any]]:
+    """Register the deployment, create a run of it, and run it here up to its suspension."""
+    deployment_id = deployment().apply()
+    if not isinstance(deployment_id, UUID):  # apply() is async when called from a loop
+        raise TypeError("start() was called from a running event loop")
+    parameters: dict[str, Any] = {"cycle": cycle_code, "now": now}
+    with get_client(sync_client=True) as client:
+        created = client.create_flow_run_from_deployment(
+            deployment_id,
+            parameters={"cycle": cycle_code, "now": now.isoformat() if now else None},
+            tags=["reportcycle", f"cycle:{cycle_code}"],
+        )
+    return created.id, _execute(created, parameters)
+
+
+def resume(flow_run_id: UUID, answer: Approval) -> State[Any]:
+    """Give the decision to a suspended run and run the rest of it here."""
+    with get_client(sync_client=True) as client:
+        found = client.read_flow_run(flow_run_id)
+    state = found.state
+    if state is not None and state.is_paused():
+        resume_flow_run(flow_run_id, run_input=answer.model_dump(mode="json"))
+    elif state is None or state.type != StateType.SCHEDULED:
+        raise RuntimeError(
+            f"flow run {flow_run_id} is {state.name if state else 'unknown'}, not waiting for a "
+            "decision; run `reportcycle consolidate` for a new draft"
+        )
+    with get_client(sync_client=True) as client:
+        found = client.read_flow_run(flow_run_id)
+    parameters = dict(found.parameters)
+    return _execute(found, {"cycle": parameters["cycle"], "now": parameters.get("now")})
+
+
+def _execute(run: FlowRun, parameters: dict[str, Any]) -> State[Any]:
+    try:
+        state = run_flow(
+            consolidate_report, flow_run=run, parameters=parameters, return_type="state"
+        )
+    except Pause as suspended:  # the run left this process to wait for its decision
+        if suspended.state is None:
+            raise
+        return suspended.state
+    if not isinstance(state, State):
+        raise TypeError(f"unexpected result of run_flow: {state!r}")
+    return state
