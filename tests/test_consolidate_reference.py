@@ -97,7 +97,7 @@ def collected(settings: Settings, tmp_path: Path) -> Iterator[Path]:
         text.write_text("\n".join(paragraphs) + "\n", encoding="utf-8")
         done = run("cycle", "set-text", CODE, section, str(text))
         assert done.returncode == 0, done.stderr
-    yield tmp_path
+    return tmp_path
 
 
 def _versions(kind: ReportKind) -> list[ReportVersion]:
@@ -169,8 +169,10 @@ def test_reference_report_is_reproduced_from_the_units_forms(
     assert not any("DỰ THẢO" in line or "GHI CHÚ RÀ SOÁT" in line for line in lines)
 
     # the files of the archive, and the distribution to every recipient with an address
-    assert final.path and Path(final.path).read_bytes() == final.docx
-    assert final.pdf_path and Path(final.pdf_path).read_bytes()[:5] == b"%PDF-"
+    assert final.path
+    assert Path(final.path).read_bytes() == final.docx
+    assert final.pdf_path
+    assert Path(final.pdf_path).read_bytes()[:5] == b"%PDF-"
     sent = [m for m in maildir_messages(settings.sent_maildir) if "01/BC-UBND" in m["Subject"]]
     assert sorted(m["To"] for m in sent) == [
         "bantuyengiao@example.org",
