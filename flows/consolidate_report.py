@@ -22,7 +22,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.deployments.runner import RunnerDeployment
-from prefect.exceptions import Pause
+from prefect.exceptions import ObjectNotFound, Pause
 from prefect.flow_engine import run_flow
 from prefect.flow_runs import resume_flow_run, suspend_flow_run
 from prefect.input import RunInput
@@ -151,9 +151,7 @@ def deployment() -> RunnerDeployment:
 
 def start(cycle_code: str, now: datetime | None) -> tuple[UUID, State[Any]]:
     """Register the deployment, create a run of it, and run it here up to its suspension."""
-    deployment_id = deployment().apply()
-    if not isinstance(deployment_id, UUID):  # apply() is async when called from a loop
-        raise TypeError("start() was called from a running event loop")
+    deployment_id = _deployment_id()
     parameters: dict[str, Any] = {"cycle": cycle_code, "now": now}
     with get_client(sync_client=True) as client:
         created = client.create_flow_run_from_deployment(
@@ -162,6 +160,20 @@ def start(cycle_code: str, now: datetime | None) -> tuple[UUID, State[Any]]:
             tags=["reportcycle", f"cycle:{cycle_code}"],
         )
     return created.id, _execute(created, parameters)
+
+
+def _deployment_id() -> UUID:
+    """The registered deployment (by `reportcycle serve`, `prefect deploy` or an earlier
+    run), or a new one without a schedule; an existing one is kept as it is, work pool and all."""
+    with get_client(sync_client=True) as client:
+        try:
+            return client.read_deployment_by_name(f"{consolidate_report.name}/{DEPLOYMENT}").id
+        except ObjectNotFound:
+            pass
+    deployment_id = deployment().apply()
+    if not isinstance(deployment_id, UUID):  # apply() is async when called from a loop
+        raise TypeError("start() was called from a running event loop")
+    return deployment_id
 
 
 def resume(flow_run_id: UUID, answer: Approval) -> State[Any]:

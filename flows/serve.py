@@ -60,8 +60,13 @@ def serve_all(regime_paths: Sequence[Path], *, limit: int = 4) -> None:
 
     `limit` caps the flow runs this process runs at once; without it serve() has no cap.
     """
+    from flows.consolidate_report import deployment as consolidate_deployment
+
     serve(
         *build_deployments(regime_paths),
+        # No schedule: `reportcycle consolidate` starts its runs; served here so that a run
+        # resumed with the Prefect UI's Resume button is picked up and finished.
+        consolidate_deployment(),
         limit=limit,
         pause_on_shutdown=PAUSE_ON_SHUTDOWN,
     )

@@ -103,6 +103,15 @@ def test_section_nobody_answers_is_an_error(tmp_path: Path) -> None:
         load_regime(_write(tmp_path, data))
 
 
+def test_a_lead_unit_must_answer_the_section_it_leads(tmp_path: Path) -> None:
+    data = _reference_data()
+    data["sections"][0]["lead_unit"] = "SNGV"  # type: ignore[index]
+    with pytest.raises(RegimeError, match=r"section 1 names lead_unit 'SNGV', which is not a unit"):
+        load_regime(_write(tmp_path, data))
+    data["units"][0]["sections"].insert(0, "1")  # type: ignore[index]
+    assert load_regime(_write(tmp_path, data)).regime.section("1").lead_unit == "SNGV"
+
+
 def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
     path = _write(tmp_path, "code: x\nname: [unclosed\nperiod: half_year\n")
     with pytest.raises(RegimeError) as caught:

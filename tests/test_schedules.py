@@ -172,6 +172,9 @@ def test_prefect_yaml_declares_the_same_deployments_for_the_work_pool() -> None:
     assert "$REPORTCYCLE_CHECKOUT" in inputs["directory"]
 
     declared = {d["name"]: d for d in config["deployments"]}
+    on_demand = declared.pop("consolidate-report")  # no schedule: started by the CLI
+    assert on_demand["entrypoint"] == "flows/consolidate_report.py:consolidate_report"
+    assert "schedules" not in on_demand
     assert declared.keys() == specs.keys()
     for name, deployment in declared.items():
         spec = specs[name]

@@ -1,0 +1,50 @@
+"""The consolidate-report flow against a real Prefect server: it suspends after the draft with
+an input form, and a decision given the way the UI gives it (Prefect's resume with the form's
+values) is carried out by the next process that runs the flow run."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prefect.client.orchestration import get_client
+from prefect.flow_runs import resume_flow_run
+from sqlmodel import select
+
+from flows.artifacts import artifact_key
+from flows.consolidate_report import Approval, resume, start
+from models.db import session
+from models.report import ReportStatus, ReportVersion
+from models.settings import Settings
+from reportcycle.clock import VN_TZ
+from tests.factories import open_reference_cycle
+from tests.test_flow_artifacts import _latest
+
+CODE = "dong-nai-ttdn-6-thang-2024-H1"
+
+
+def test_a_decision_given_in_the_ui_is_carried_out_by_approve(
+    settings: Settings, prefect: str
+) -> None:
+    open_reference_cycle()
+    run_id, state = start(CODE, datetime(2024, 7, 1, 9, tzinfo=VN_TZ))
+    assert state.is_paused()
+    assert state.name == "Suspended"
+    with session() as db:
+        (draft,) = db.exec(select(ReportVersion)).all()
+    assert draft.flow_run_id == str(run_id)
+    assert draft.status == ReportStatus.AWAITING
+    report = _latest(artifact_key("report", CODE))
+    assert f"approve {CODE}" in report.data  # type: ignore[attr-defined]
+    with get_client(sync_client=True) as client:
+        schema = client.read_flow_run(run_id).state.state_details.run_input_keyset  # type: ignore[union-attr]
+    assert schema is not None, "the suspended run carries an input form"
+
+    # the UI's Resume button: the form's values, as JSON
+    resume_flow_run(run_id, run_input={"decision": "request_changes", "comment": "Bổ sung mục 1"})
+    finished = resume(run_id, Approval())  # `reportcycle approve` finds it scheduled, runs it
+
+    assert finished.is_completed()
+    with session() as db:
+        (draft,) = db.exec(select(ReportVersion)).all()
+    assert draft.status == ReportStatus.CHANGES_REQUESTED
+    assert draft.decision_comment == "Bổ sung mục 1"
