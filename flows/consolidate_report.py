@@ -14,6 +14,7 @@ the new flow run in this process, `resume` resumes one and runs the rest here un
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 from uuid import UUID
 
@@ -33,6 +34,7 @@ from pydantic import BaseModel, Field
 
 from flows.artifacts import artifact_key, publish_progress, publish_unit_table
 from reportcycle.clock import resolve_now
+from reportcycle.consolidate import Decision
 from tasks.mail import send_outbox
 from tasks.report import VersionInfo, decide, make_draft
 
@@ -77,15 +79,14 @@ def consolidate_report(cycle: str, now: datetime | None = None) -> ConsolidateRe
     _publish_report(draft, "Dự thảo chờ phê duyệt")
     answer = suspend_flow_run(wait_for_input=Approval, key=f"approval-{draft.id}")
     decided_at = resolve_now(answer.decided_at)
-    outcome = decide(
-        cycle,
-        draft.id,
+    decision = Decision(
         approve=answer.decision == "approve",
         at=decided_at,
         comment=answer.comment,
-        edited=answer.edited_docx or None,
+        edited=Path(answer.edited_docx) if answer.edited_docx else None,
         actor=answer.decided_by,
     )
+    outcome = decide(cycle, draft.id, decision)
     if outcome.kind != "final":
         get_run_logger().warning("changes requested on draft %s: %s", draft.version, answer.comment)
         _publish_report(outcome, "Yêu cầu chỉnh sửa")

@@ -293,12 +293,7 @@ def issue_number(
     if issued is not None:
         return issued
     issuer, year = regime.issuer.name, on.year
-    key = f"{issuer}/{year}"
-    db.execute(
-        insert_ignoring_duplicates(db, DocumentCounter, "key").values(
-            key=key, issuer=issuer, year=year, last_number=0
-        )
-    )
+    key = _counter(db, issuer, year)
     number = db.execute(
         update(DocumentCounter)
         .where(col(DocumentCounter.key) == key)
@@ -332,12 +327,7 @@ def issue_number(
 def set_counter(db: Session, regime: Regime, *, year: int, last: int, at: datetime) -> None:
     """Align the counter with the clerk's register: the next number will be `last + 1`."""
     issuer = regime.issuer.name
-    key = f"{issuer}/{year}"
-    db.execute(
-        insert_ignoring_duplicates(db, DocumentCounter, "key").values(
-            key=key, issuer=issuer, year=year, last_number=0
-        )
-    )
+    key = _counter(db, issuer, year)
     db.execute(
         update(DocumentCounter).where(col(DocumentCounter.key) == key).values(last_number=last)
     )
@@ -350,6 +340,17 @@ def set_counter(db: Session, regime: Regime, *, year: int, last: int, at: dateti
         year=year,
         last=last,
     )
+
+
+def _counter(db: Session, issuer: str, year: int) -> str:
+    """The counter row of `issuer` in `year`, created at 0 if missing; returns its key."""
+    key = f"{issuer}/{year}"
+    db.execute(
+        insert_ignoring_duplicates(db, DocumentCounter, "key").values(
+            key=key, issuer=issuer, year=year, last_number=0
+        )
+    )
+    return key
 
 
 def _issue_final(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from prefect import task
@@ -61,23 +60,7 @@ def make_draft(cycle_ref: str, now: datetime, flow_run_id: str | None) -> Versio
     return make_draft_now(cycle_ref, now, flow_run_id)
 
 
-def decide_now(
-    cycle_ref: str,
-    draft_id: int,
-    *,
-    approve: bool,
-    at: datetime,
-    comment: str = "",
-    edited: str | None = None,
-    actor: str = "secretariat",
-) -> VersionInfo:
-    decision = consolidate.Decision(
-        approve=approve,
-        at=at,
-        comment=comment,
-        edited=Path(edited) if edited else None,
-        actor=actor,
-    )
+def decide_now(cycle_ref: str, draft_id: int, decision: consolidate.Decision) -> VersionInfo:
     with session() as db:
         cycle = find_cycle(db, cycle_ref)
         draft = db.get(ReportVersion, draft_id)
@@ -89,17 +72,6 @@ def decide_now(
 
 
 @task(name="record_decision", cache_policy=NO_CACHE)
-def decide(
-    cycle_ref: str,
-    draft_id: int,
-    *,
-    approve: bool,
-    at: datetime,
-    comment: str = "",
-    edited: str | None = None,
-    actor: str = "secretariat",
-) -> VersionInfo:
+def decide(cycle_ref: str, draft_id: int, decision: consolidate.Decision) -> VersionInfo:
     """Approve (number, final DOCX and PDF, distribution queued) or request changes."""
-    return decide_now(
-        cycle_ref, draft_id, approve=approve, at=at, comment=comment, edited=edited, actor=actor
-    )
+    return decide_now(cycle_ref, draft_id, decision)
