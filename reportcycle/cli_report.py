@@ -27,7 +27,7 @@ def cycle_set_text(
     """Give the text of a section the secretariat writes itself (context, next steps); the
     next `consolidate` uses it. Lines starting with "- " become bullets."""
     from models.db import session
-    from reportcycle.consolidate import ConsolidationError, read_text_file, set_text
+    from reportcycle.report_texts import ConsolidationError, read_text_file, set_text
     from reportcycle.status import find_cycle
 
     _migrate()
@@ -186,7 +186,7 @@ def report_numbering(
 ) -> None:
     """Align the document counter with the clerk's register: the next report gets last + 1."""
     from models.db import session
-    from reportcycle.consolidate import set_counter
+    from reportcycle.numbering import set_counter
     from reportcycle.regime import RegimeError, load_regime
 
     if last < 0:

@@ -12,19 +12,14 @@ suspension starts from the top, and a process may die anywhere.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
-from models.db import audit, insert_ignoring_duplicates
+from models.db import audit
 from models.report import (
-    CycleText,
-    DocumentCounter,
     IssuedNumber,
     ReportKind,
     ReportStatus,
@@ -34,103 +29,13 @@ from models.settings import Settings
 from models.tables import Cycle, CycleStatus
 from reportcycle.clock import VN_TZ
 from reportcycle.cycles import regime_of
-from reportcycle.messages import Attachment, make_message
-from reportcycle.outbox_queue import QueueItem, enqueue_many
+from reportcycle.numbering import issue_number
 from reportcycle.regime import Regime
 from reportcycle.report import Stamp, build_report_context, gather
+from reportcycle.report_archive import archive, queue_distribution
 from reportcycle.report_model import context_from_json, context_to_json
-from reportcycle.vntext import ascii_slug, nfc
-from reportcycle.workcal import format_date_short, format_date_vi
-
-PDF_TYPE = "application/pdf"
-
-
-class ConsolidationError(ValueError):
-    """A decision or text the system cannot take; the message says why and what to do."""
-
-
-# --- the secretariat's texts ---------------------------------------------------------------
-
-
-def read_text_file(path: Path) -> list[str]:
-    """Paragraphs of a .txt (UTF-8) or .docx file: one per non-empty line/paragraph, NFC."""
-    if not path.is_file():
-        raise ConsolidationError(f"{path}: no such file / không tìm thấy tệp")
-    if path.suffix.lower() == ".docx":
-        from docx import Document
-
-        try:
-            lines = [p.text for p in Document(str(path)).paragraphs]
-        except Exception as exc:  # python-docx raises several kinds on a bad package
-            raise ConsolidationError(f"{path}: not a readable .docx ({exc})") from None
-    else:
-        try:
-            lines = path.read_text(encoding="utf-8-sig").splitlines()
-        except UnicodeDecodeError:
-            raise ConsolidationError(
-                f"{path}: not UTF-8 text; save it as UTF-8 (or as .docx) and try again / "
-                "tệp không phải văn bản UTF-8, đề nghị lưu lại dạng UTF-8 hoặc .docx"
-            ) from None
-    paragraphs = [" ".join(nfc(line).split()) for line in lines]
-    paragraphs = [p for p in paragraphs if p]
-    if not paragraphs:
-        raise ConsolidationError(f"{path}: the file has no text / tệp không có nội dung")
-    return paragraphs
-
-
-def set_text(
-    db: Session,
-    cycle: Cycle,
-    section_code: str,
-    paragraphs: list[str],
-    *,
-    source_name: str,
-    now: datetime,
-    actor: str = "secretariat",
-) -> CycleText:
-    """Set (or replace) the secretariat's text of a section for this cycle."""
-    regime = regime_of(db, cycle)
-    leaves = {s.code: s for s in regime.leaf_sections()}
-    if section_code not in leaves:
-        raise ConsolidationError(
-            f"section {section_code!r} is not a section of {regime.code} without subsections; "
-            f"use one of: {', '.join(leaves)}"
-        )
-    row = db.exec(
-        select(CycleText).where(
-            CycleText.cycle_id == cycle.id, CycleText.section_code == section_code
-        )
-    ).first()
-    if row is None:
-        row = CycleText(
-            cycle_id=cycle.id or 0,
-            section_code=section_code,
-            paragraphs=[],
-            source_name=source_name,
-            updated_at=now,
-        )
-    row.paragraphs, row.source_name, row.updated_at, row.updated_by = (
-        paragraphs,
-        source_name,
-        now,
-        actor,
-    )
-    db.add(row)
-    db.flush()
-    audit(
-        db,
-        at=now,
-        actor=actor,
-        action="report.text_set",
-        entity="cycletext",
-        entity_id=row.id,
-        cycle_id=cycle.id,
-        section=section_code,
-        source=source_name,
-        paragraphs=len(paragraphs),
-    )
-    return row
-
+from reportcycle.report_texts import ConsolidationError
+from reportcycle.workcal import format_date_vi
 
 # --- drafts -------------------------------------------------------------------------------
 
@@ -152,7 +57,7 @@ def make_draft(
             select(ReportVersion).where(ReportVersion.flow_run_id == flow_run_id)
         ).first()
         if made is not None:
-            _archive(settings, cycle, made)
+            archive(settings, cycle, made)
             return made
     version = _next_version(db, cycle)
     local = now.astimezone(VN_TZ)
@@ -183,7 +88,7 @@ def make_draft(
         cycle.status = CycleStatus.CONSOLIDATING
         db.add(cycle)
     db.flush()
-    _archive(settings, cycle, row)
+    archive(settings, cycle, row)
     audit(
         db,
         at=now,
@@ -284,75 +189,6 @@ def _read_edited(path: Path) -> bytes:
     return data
 
 
-def issue_number(
-    db: Session, cycle: Cycle, regime: Regime, *, on: date, at: datetime
-) -> IssuedNumber:
-    """The next number of the issuing body in `on`'s year, once per cycle (atomic: the counter
-    row is updated in place, so concurrent approvals serialise on it)."""
-    issued = db.exec(select(IssuedNumber).where(IssuedNumber.cycle_id == cycle.id)).first()
-    if issued is not None:
-        return issued
-    issuer, year = regime.issuer.name, on.year
-    key = _counter(db, issuer, year)
-    number = db.execute(
-        update(DocumentCounter)
-        .where(col(DocumentCounter.key) == key)
-        .values(last_number=col(DocumentCounter.last_number) + 1)
-        .returning(col(DocumentCounter.last_number))
-    ).scalar_one()
-    issued = IssuedNumber(
-        cycle_id=cycle.id or 0,
-        issuer=issuer,
-        year=year,
-        number=number,
-        text=f"{number:02d}/{regime.issuer.symbol}",
-        issued_at=at,
-    )
-    db.add(issued)
-    db.flush()
-    audit(
-        db,
-        at=at,
-        action="report.numbered",
-        entity="issuednumber",
-        entity_id=issued.id,
-        cycle_id=cycle.id,
-        number=issued.text,
-        issuer=issuer,
-        year=year,
-    )
-    return issued
-
-
-def set_counter(db: Session, regime: Regime, *, year: int, last: int, at: datetime) -> None:
-    """Align the counter with the clerk's register: the next number will be `last + 1`."""
-    issuer = regime.issuer.name
-    key = _counter(db, issuer, year)
-    db.execute(
-        update(DocumentCounter).where(col(DocumentCounter.key) == key).values(last_number=last)
-    )
-    audit(
-        db,
-        at=at,
-        action="report.counter_set",
-        entity="documentcounter",
-        issuer=issuer,
-        year=year,
-        last=last,
-    )
-
-
-def _counter(db: Session, issuer: str, year: int) -> str:
-    """The counter row of `issuer` in `year`, created at 0 if missing; returns its key."""
-    key = f"{issuer}/{year}"
-    db.execute(
-        insert_ignoring_duplicates(db, DocumentCounter, "key").values(
-            key=key, issuer=issuer, year=year, last_number=0
-        )
-    )
-    return key
-
-
 def _issue_final(
     db: Session,
     cycle: Cycle,
@@ -410,7 +246,7 @@ def _issue_final(
     cycle.status = CycleStatus.CLOSED
     db.add(cycle)
     db.flush()
-    _archive(settings, cycle, final)
+    archive(settings, cycle, final)
     queued = queue_distribution(db, cycle, regime, final, on=on, now=decision.at, settings=settings)
     audit(
         db,
@@ -454,99 +290,10 @@ def _store_edited(
     )
     db.add(row)
     db.flush()
-    _archive(settings, cycle, row)
+    archive(settings, cycle, row)
     return row
 
 
 def _decided(row: ReportVersion, decision: Decision) -> None:
     row.decided_at, row.decided_by = decision.at, decision.actor
     row.decision_comment = decision.comment or None
-
-
-# --- distribution -------------------------------------------------------------------------
-
-
-def queue_distribution(
-    db: Session,
-    cycle: Cycle,
-    regime: Regime,
-    final: ReportVersion,
-    *,
-    on: date,
-    now: datetime,
-    settings: Settings,
-) -> list[str]:
-    """One email per recipient with an address, the final PDF and DOCX attached; queued under
-    a key per cycle and address, so an address listed twice or a rerun sends once."""
-    assert final.pdf is not None
-    assert final.number_text is not None
-    title = context_from_json(final.context).summary
-    stem = _file_stem(cycle, final)
-    context: dict[str, Any] = {
-        "issuer_name": regime.issuer.name,
-        "number": final.number_text,
-        "date_text": format_date_short(on),
-        "title": title,
-        "signer": regime.signer,
-        "signature": f"Văn phòng {regime.issuer.name}",
-    }
-    items, addresses = [], []
-    for recipient in regime.recipients:
-        if recipient.email is None or recipient.email in addresses:
-            continue
-        addresses.append(recipient.email)
-        message = make_message(
-            "distribution",
-            sender=settings.mail_from,
-            to=[recipient.email],
-            context={**context, "recipient": recipient.name},
-            domain=settings.reply_domain,
-            now=now,
-            attachments=[
-                Attachment(f"{stem}.pdf", final.pdf, PDF_TYPE),
-                Attachment(f"{stem}.docx", final.docx),
-            ],
-        )
-        items.append(
-            QueueItem(
-                key=f"{cycle.code}/report/final/{recipient.email.lower()}",
-                kind="distribution",
-                message=message,
-                cycle_id=cycle.id,
-            )
-        )
-    enqueue_many(db, items, now=now)
-    return addresses
-
-
-# --- the archive --------------------------------------------------------------------------
-
-
-def archive_dir(settings: Settings, cycle: Cycle) -> Path:
-    return settings.home / "reports" / cycle.code
-
-
-def _file_stem(cycle: Cycle, row: ReportVersion) -> str:
-    if row.kind == ReportKind.FINAL and row.number_text:
-        return f"bao-cao-{ascii_slug(row.number_text)}-{cycle.period_code}"
-    kind = {ReportKind.DRAFT: "du-thao", ReportKind.EDITED: "ban-sua"}[ReportKind(row.kind)]
-    return f"{cycle.code}-v{row.version:02d}-{kind}"
-
-
-def _archive(settings: Settings, cycle: Cycle, row: ReportVersion) -> None:
-    """Write the version's files (again, if missing) and note their paths on the row."""
-    folder = archive_dir(settings, cycle)
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = _file_stem(cycle, row)
-    row.path = str(_write(folder / f"{stem}.docx", row.docx))
-    if row.pdf is not None:
-        row.pdf_path = str(_write(folder / f"{stem}.pdf", row.pdf))
-
-
-def _write(path: Path, data: bytes) -> Path:
-    if path.is_file() and path.read_bytes() == data:
-        return path
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    temporary.replace(path)
-    return path

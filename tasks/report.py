@@ -13,6 +13,7 @@ from models.db import session
 from models.report import ReportVersion
 from models.settings import get_settings
 from reportcycle import consolidate
+from reportcycle.report_texts import ConsolidationError
 from reportcycle.status import find_cycle
 
 
@@ -65,7 +66,7 @@ def decide_now(cycle_ref: str, draft_id: int, decision: consolidate.Decision) ->
         cycle = find_cycle(db, cycle_ref)
         draft = db.get(ReportVersion, draft_id)
         if draft is None:
-            raise consolidate.ConsolidationError(f"draft #{draft_id} does not exist")
+            raise ConsolidationError(f"draft #{draft_id} does not exist")
         row = consolidate.decide(db, cycle, draft, decision, settings=get_settings())
         db.commit()
         return _info(row, cycle.code)

@@ -19,10 +19,12 @@ from models.settings import Settings
 from models.tables import Cycle, DataRequest, OutboundMessage
 from reportcycle import consolidate, cycles
 from reportcycle.clock import VN_TZ
-from reportcycle.consolidate import ConsolidationError, Decision
+from reportcycle.consolidate import Decision
 from reportcycle.merge import UnitContribution, indicator_table, merge_section
+from reportcycle.numbering import issue_number, set_counter
 from reportcycle.regime import Aggregate, Indicator, load_regime
 from reportcycle.report_model import Para, TableBlock
+from reportcycle.report_texts import ConsolidationError, read_text_file, set_text
 from tasks.inbox import collect_now
 from tests.conftest import REFERENCE_REGIME
 from tests.factories import deliver, open_reference_cycle, reply_with_form
@@ -271,7 +273,7 @@ def test_an_approval_rerun_after_a_crash_keeps_its_number(settings: Settings) ->
     with session() as db:
         cycle = db.exec(select(Cycle)).one()
         regime = cycles.regime_of(db, cycle)
-        consolidate.issue_number(db, cycle, regime, on=APPROVED.date(), at=APPROVED)
+        issue_number(db, cycle, regime, on=APPROVED.date(), at=APPROVED)
         db.commit()  # … and the process dies here
     final = _decide(settings, draft, Decision(approve=True, at=APPROVED))
     assert final.number_text == "01/BC-UBND"
@@ -299,9 +301,7 @@ def _number(cycle: Cycle, on: date) -> str:
     with session() as db:
         found = db.get(Cycle, cycle.id)
         assert found is not None
-        issued = consolidate.issue_number(
-            db, found, cycles.regime_of(db, found), on=on, at=APPROVED
-        )
+        issued = issue_number(db, found, cycles.regime_of(db, found), on=on, at=APPROVED)
         db.commit()
         return issued.text
 
@@ -311,9 +311,7 @@ def test_numbers_follow_each_other_per_issuer_and_restart_each_year(settings: Se
     assert _number(h1, date(2024, 7, 3)) == "01/BC-UBND"
     assert _number(h1, date(2024, 7, 4)) == "01/BC-UBND", "once per cycle"
     with session() as db:
-        consolidate.set_counter(
-            db, load_regime(REFERENCE_REGIME).regime, year=2024, last=11, at=APPROVED
-        )
+        set_counter(db, load_regime(REFERENCE_REGIME).regime, year=2024, last=11, at=APPROVED)
         db.commit()
     assert _number(h2, date(2024, 12, 30)) == "12/BC-UBND"
     assert _number(next_h1, date(2025, 1, 2)) == "01/BC-UBND"
@@ -332,10 +330,10 @@ def test_section_text_from_a_file_is_nfc_with_bullets(settings: Settings, tmp_pa
         unicodedata.normalize("NFD", "- Tiếp tục thanh tra.\n\n  - Duy trì giao ban.  \n"),
         encoding="utf-8",
     )
-    paragraphs = consolidate.read_text_file(text)
+    paragraphs = read_text_file(text)
     assert paragraphs == ["- Tiếp tục thanh tra.", "- Duy trì giao ban."]
     with session() as db:
-        consolidate.set_text(db, _cycle(), "4", paragraphs, source_name="muc-4.txt", now=DRAFTED)
+        set_text(db, _cycle(), "4", paragraphs, source_name="muc-4.txt", now=DRAFTED)
         db.commit()
     draft = _draft(settings)
     assert "4" not in draft.summary["empty_sections"]
@@ -349,13 +347,13 @@ def test_section_text_problems_say_what_to_do(settings: Settings, tmp_path: Path
     legacy = tmp_path / "muc-1.txt"
     legacy.write_bytes("Báo cáo".encode("latin-1"))  # a Windows-1252 file
     with pytest.raises(ConsolidationError, match="save it as UTF-8"):
-        consolidate.read_text_file(legacy)
+        read_text_file(legacy)
     with (
         pytest.raises(ConsolidationError, match="use one of: 1, 2, 3a, 3b, 3c, 4"),
         session() as db,
     ):
-        consolidate.set_text(db, _cycle(), "3", ["x"], source_name="x.txt", now=DRAFTED)
+        set_text(db, _cycle(), "3", ["x"], source_name="x.txt", now=DRAFTED)
     empty = tmp_path / "empty.txt"
     empty.write_text("\n  \n", encoding="utf-8")
     with pytest.raises(ConsolidationError, match="no text"):
-        consolidate.read_text_file(empty)
+        read_text_file(empty)
