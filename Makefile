@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install system-deps demo test lint bench clean
+.PHONY: install system-deps demo demo-stop test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,14 +17,17 @@ install: $(STAMP)
 system-deps:
 	bash .ci/system-deps.sh
 
-# The reference scenario: opens the Đồng Nai half-year cycle and sends every unit its form
-# through the embedded mail server; look in var/demo/mail/sent.
+# The reference scenario end to end in simulated time (17/6 → 3/7/2024) against a local Prefect
+# server, started if none runs and left running (UI at http://127.0.0.1:4200).
 demo: install system-deps
-	REPORTCYCLE_HOME=var/demo $(VENV)/bin/reportcycle cycle open regimes/dong-nai-ttdn-6-thang.yaml \
-	  --period 2024-H1 --request-ref 2608/CV/BTGTU --request-date 2024-06-10 \
-	  --request-from "Ban Tuyên giáo Tỉnh ủy" --now 2024-06-17T08:00
-	REPORTCYCLE_HOME=var/demo $(VENV)/bin/reportcycle status dong-nai-ttdn-6-thang-2024-H1
-	@echo "The emails sent are in var/demo/mail/sent (one file per message)."
+	$(VENV)/bin/reportcycle demo
+
+# Stops the Prefect server `make demo` started.
+demo-stop:
+	@if [ -f var/prefect/server.pid ]; then \
+	  kill $$(cat var/prefect/server.pid) && rm var/prefect/server.pid \
+	    && echo "Prefect server stopped."; \
+	else echo "no var/prefect/server.pid: no Prefect server started by make demo."; fi
 
 # Every test, on SQLite and on a throwaway PostgreSQL cluster; Dovecot and LibreOffice for real.
 test: install system-deps
@@ -37,8 +40,7 @@ lint: install
 	$(VENV)/bin/mypy
 
 bench: install
-	$(PY) bench/open_cycle.py --units 1000
-	$(PY) bench/collect.py --units 1000
+	$(PY) bench/full_cycle.py
 
 clean:
-	rm -rf var/demo test-output
+	rm -rf var/demo var/demo.previous test-output

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the demo use, when they are missing.
 # LibreOffice renders forms and reports to PDF; PostgreSQL is the second database the
-# tests run on; Dovecot is the real IMAP server the mail-in tests read from.
+# tests run on; Dovecot is the real IMAP server the mail-in tests read from; headless Chromium
+# opens the Prefect UI in tests/test_prefect_ui.py.
 set -euo pipefail
 
 need=()
@@ -10,6 +11,7 @@ command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-from prefect.artifacts import create_progress_artifact, create_table_artifact
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+)
 
 from models.db import session
 from reportcycle.status import cycle_status, find_cycle
@@ -57,15 +62,46 @@ def publish_progress(cycle_id: int) -> None:
     )
 
 
-def publish_open_cycles() -> None:
-    """The unit table and progress of every cycle not yet closed."""
+def publish_summary(cycle_id: int, kind: str, title: str, lines: Sequence[str]) -> None:
+    """What this run did, as markdown under a key per cycle and kind of run (`summary-chase-…`),
+    with where the cycle stands after it."""
+    with session() as db:
+        status = cycle_status(db, find_cycle(db, str(cycle_id)))
+    code, totals = status["cycle"]["code"], status["totals"]
+    markdown = [
+        f"## {title} — {code}",
+        "",
+        *lines,
+        "",
+        f"Sau lượt chạy: đã nhận {totals['counted']}/{totals['units']} đơn vị, "
+        f"tỷ lệ báo cáo {totals['reporting_rate']:.0%}, đúng hạn {totals['on_time_rate']:.0%}, "
+        f"chờ rà soát {totals['needs_review']}.",
+    ]
+    create_markdown_artifact(
+        key=artifact_key(f"summary-{kind}", code),
+        markdown="\n".join(markdown),
+        description=f"{title} — {code}",
+    )
+
+
+def open_cycle_ids() -> list[int]:
     from sqlmodel import col, select
 
     from models.tables import Cycle, CycleStatus
 
     with session() as db:
         ids = db.exec(select(Cycle.id).where(col(Cycle.status) != CycleStatus.CLOSED)).all()
-    for cycle_id in ids:
-        if cycle_id is not None:
-            publish_unit_table(cycle_id)
-            publish_progress(cycle_id)
+    return [cycle_id for cycle_id in ids if cycle_id is not None]
+
+
+def unit_codes(cycle_id: int) -> list[str]:
+    with session() as db:
+        status = cycle_status(db, find_cycle(db, str(cycle_id)))
+    return [u["unit"] for u in status["units"]]
+
+
+def publish_open_cycles() -> None:
+    """The unit table and progress of every cycle not yet closed."""
+    for cycle_id in open_cycle_ids():
+        publish_unit_table(cycle_id)
+        publish_progress(cycle_id)

@@ -7,9 +7,11 @@ from datetime import datetime
 from prefect import flow
 from pydantic import BaseModel
 
-from flows.artifacts import publish_open_cycles
+from flows.artifacts import open_cycle_ids, publish_open_cycles, publish_summary, unit_codes
 from flows.naming import run_name
-from reportcycle.clock import resolve_now
+from reportcycle.chase import ChaseReport
+from reportcycle.clock import VN_TZ, resolve_now
+from reportcycle.outbox import SendReport
 from tasks.chase import queue_reminders
 from tasks.mail import send_outbox
 
@@ -28,6 +30,23 @@ def chase_late_units(now: datetime | None = None) -> ChaseResult:
     report = queue_reminders(at)
     sent = send_outbox(at)
     publish_open_cycles()
+    for cycle_id in open_cycle_ids():
+        publish_summary(
+            cycle_id, "chase", "Nhắc nhở đơn vị", _chase_lines(at, report, sent, cycle_id)
+        )
     return ChaseResult(
         skipped=report.skipped, reminders=report.reminders, digests=report.digests, sent=sent.sent
     )
+
+
+def _chase_lines(at: datetime, report: ChaseReport, sent: SendReport, cycle_id: int) -> list[str]:
+    units = set(unit_codes(cycle_id))
+    reminded = [f"{unit} (lần {rung})" for unit, rung in report.reminders.items() if unit in units]
+    lines = [f"- Thời điểm: {at.astimezone(VN_TZ):%d/%m/%Y %H:%M}"]
+    if report.skipped and not report.reminders:
+        lines.append(f"- Không gửi gì: {report.skipped}")
+    lines += [
+        f"- Nhắc nhở: {', '.join(reminded) if reminded else 'không có'}",
+        f"- Bản tổng hợp hằng ngày: {report.digests}; thư đã gửi: {sent.sent}",
+    ]
+    return lines

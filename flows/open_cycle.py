@@ -7,8 +7,8 @@ from datetime import datetime
 from prefect import flow
 from pydantic import BaseModel
 
-from flows.artifacts import publish_progress, publish_unit_table
-from reportcycle.clock import resolve_now
+from flows.artifacts import publish_progress, publish_summary, publish_unit_table
+from reportcycle.clock import VN_TZ, resolve_now
 from reportcycle.cycles import SuperiorRequest
 from tasks.cycles import create_cycle, queue_requests, record_request_outcomes
 from tasks.mail import send_outbox
@@ -39,6 +39,16 @@ def open_cycle(
     record_request_outcomes(opened.cycle_id, at)
     publish_unit_table(opened.cycle_id)
     publish_progress(opened.cycle_id)
+    publish_summary(
+        opened.cycle_id,
+        "open",
+        "Mở kỳ báo cáo" if opened.created else "Mở lại kỳ báo cáo (đã mở trước đó)",
+        [
+            f"- Thời điểm: {at.astimezone(VN_TZ):%d/%m/%Y %H:%M}",
+            f"- Yêu cầu mới xếp hàng: {queued}",
+            f"- Thư đã gửi: {report.sent}; lỗi: {report.failed}",
+        ],
+    )
     return OpenCycleResult(
         cycle_id=opened.cycle_id,
         cycle_code=opened.code,

@@ -345,6 +345,7 @@ def mail_server(
 
 
 # The report's commands (consolidate, approve, cycle set-text, report …) live in their own module.
+import reportcycle.demo  # noqa: E402, F401  (the `demo` command)
 from reportcycle import cli_report  # noqa: E402, F401
 
 if __name__ == "__main__":

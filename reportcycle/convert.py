@@ -20,12 +20,13 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
-Target = Literal["docx", "pdf"]
+Target = Literal["docx", "pdf", "doc"]
 _FILTERS: dict[str, str] = {
     # LibreOffice's filter names; the docx one keeps Word 2007+ XML rather than its own
     # "Office Open XML Text" variant, which older Word versions open less reliably.
     "docx": "docx:MS Word 2007 XML",
     "pdf": "pdf:writer_pdf_Export",
+    "doc": "doc:MS Word 97",  # legacy Word, to make the replies old offices still send
 }
 _SUFFIX = re.compile(r"\.[a-z0-9]{1,10}")
 _ADVICE = (

@@ -1,0 +1,89 @@
+"""`reportcycle demo` (what `make demo` runs): the reference scenario end to end against the
+test Prefect server, twice on the same home."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+from flows.artifacts import artifact_key
+from tests.conftest import REPO
+
+CODE = "dong-nai-ttdn-6-thang-2024-H1"
+
+
+def _demo(home: Path, prefect: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPORTCYCLE_")}
+    env["COLUMNS"] = "200"
+    return subprocess.run(
+        [sys.executable, "-m", "reportcycle.cli", "demo", "--home", str(home)]
+        + ["--prefect-url", prefect],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def _unit_line(stdout: str, unit: str) -> str:
+    return next(line for line in stdout.splitlines() if line.strip().startswith(f"{unit} "))
+
+
+def _check_run(done: subprocess.CompletedProcess[str]) -> None:
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "Prefect server: " in out
+    assert "answers; using it" in out
+    assert "mở kỳ báo cáo" in out
+    assert "8 yêu cầu đã gửi" in out
+    docx = Path(re.search(r"DOCX: (\S+)", out).group(1))  # type: ignore[union-attr]
+    pdf = Path(re.search(r"PDF:  (\S+)", out).group(1))  # type: ignore[union-attr]
+    assert docx.read_bytes()[:2] == b"PK"
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    assert "Báo cáo số 01/BC-UBND" in out
+    assert "Tỷ lệ báo cáo (reporting rate): 88% (7/8)" in out
+    assert "đúng hạn (on-time rate): 75% (6/8)" in out
+    assert "Đơn vị chưa gửi báo cáo (1): Sở Văn hóa, Thể thao và Du lịch." in out
+    assert "chưa nhận" in _unit_line(out, "SVHTTDL")
+    skhdt = _unit_line(out, "SKHDT")
+    assert "accepted" in skhdt
+    assert "trễ hạn" in skhdt
+    # late, after two reminders (18/6 and the deadline 21/6): it answered on Saturday 22/6
+    assert skhdt.endswith("nhắc: 18/06 (lần 1), 21/06 (lần 2)")
+    assert "Thứ Bảy 22/06/2024 — 09:00 thu nhận 1 thư — SKHDT: accepted" in out
+    reviewed = r"rà soát thư của STTTT từ nguyenvana\.sotttt@gmail\.example .*→ chấp nhận"
+    assert re.search(reviewed, out)
+    assert "accepted" in _unit_line(out, "STTTT")
+    assert "LHHN: accepted" in out  # the legacy .doc was read
+    # BDN's email lacked its indicator: reminded of it on 21/6, it sent the form, no more
+    assert _unit_line(out, "BDN").endswith("nhắc: 18/06 (lần 1), 21/06 (lần 2)")
+    assert re.search(r"/runs/flow-run/[0-9a-f-]{36}", out)
+
+
+def test_demo_runs_the_reference_scenario_twice_on_one_home(tmp_path: Path, prefect: str) -> None:
+    home = tmp_path / "demo"
+    first = _demo(home, prefect)
+    _check_run(first)
+    assert "moved aside" not in first.stdout
+
+    second = _demo(home, prefect)
+    _check_run(second)
+    assert "an earlier demo home was moved aside" in second.stdout
+    assert (tmp_path / "demo.previous" / "reportcycle.db").is_file()
+
+    with get_client(sync_client=True) as client:
+        for kind in ("open", "collect", "chase"):
+            key = artifact_key(f"summary-{kind}", CODE)
+            found = client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), limit=1
+            )
+            assert found, f"no markdown summary {key}"
+            assert found[0].type == "markdown"
