@@ -74,9 +74,10 @@ def consolidate_report(cycle: str, now: datetime | None = None) -> ConsolidateRe
     at = resolve_now(now)
     run_id = current_run.id
     draft = make_draft(cycle, at, str(run_id) if run_id else None)
-    publish_unit_table(draft.cycle_id)
-    publish_progress(draft.cycle_id)
-    _publish_report(draft, "Dự thảo chờ phê duyệt")
+    if not draft.resumed:  # a resumed run published these before its suspension
+        publish_unit_table(draft.cycle_id)
+        publish_progress(draft.cycle_id)
+        _publish_report(draft, "Dự thảo chờ phê duyệt")
     answer = suspend_flow_run(wait_for_input=Approval, key=f"approval-{draft.id}")
     decided_at = resolve_now(answer.decided_at)
     decision = Decision(

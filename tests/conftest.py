@@ -4,6 +4,8 @@ PostgreSQL; a real SMTP sink; a Prefect test harness for flow tests."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,3 +97,37 @@ def prefect_server() -> Iterator[str]:
 def prefect(prefect_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("PREFECT_API_URL", prefect_server)
     return prefect_server
+
+
+@pytest.fixture(scope="session")
+def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Prefect server with its UI (tests/prefect_ui_server.py); yields its base URL."""
+    from tests.prefect_ui_server import ui_server as start
+
+    with start(tmp_path_factory.mktemp("prefect-ui")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def demo_runs(
+    ui_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, list[subprocess.CompletedProcess[str]]]:
+    """`reportcycle demo` run twice on one home against the UI server, as `make demo` runs it
+    (a process of its own each time); the home and both runs."""
+    home = tmp_path_factory.mktemp("demo") / "demo"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REPORTCYCLE_", "PREFECT_"))}
+    env["COLUMNS"] = "200"
+    runs = [
+        subprocess.run(
+            [sys.executable, "-m", "reportcycle.cli", "demo", "--home", str(home)]
+            + ["--prefect-url", f"{ui_server}/api"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        for _ in range(2)
+    ]
+    return home, runs

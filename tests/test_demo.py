@@ -1,36 +1,21 @@
-"""`reportcycle demo` (what `make demo` runs): the reference scenario end to end against the
-test Prefect server, twice on the same home."""
+"""`reportcycle demo` (what `make demo` runs): the reference scenario end to end against a
+Prefect server with its UI, twice on the same home (the `demo_runs` fixture of conftest, which
+tests/test_prefect_ui.py also walks through in a browser)."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
+import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from flows.artifacts import artifact_key
-from tests.conftest import REPO
 
 CODE = "dong-nai-ttdn-6-thang-2024-H1"
-
-
-def _demo(home: Path, prefect: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REPORTCYCLE_")}
-    env["COLUMNS"] = "200"
-    return subprocess.run(
-        [sys.executable, "-m", "reportcycle.cli", "demo", "--home", str(home)]
-        + ["--prefect-url", prefect],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 def _unit_line(stdout: str, unit: str) -> str:
@@ -68,18 +53,21 @@ def _check_run(done: subprocess.CompletedProcess[str]) -> None:
     assert re.search(r"/runs/flow-run/[0-9a-f-]{36}", out)
 
 
-def test_demo_runs_the_reference_scenario_twice_on_one_home(tmp_path: Path, prefect: str) -> None:
-    home = tmp_path / "demo"
-    first = _demo(home, prefect)
+def test_demo_runs_the_reference_scenario_twice_on_one_home(
+    demo_runs: tuple[Path, list[subprocess.CompletedProcess[str]]],
+    ui_server: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    home, (first, second) = demo_runs
     _check_run(first)
     assert "moved aside" not in first.stdout
-
-    second = _demo(home, prefect)
     _check_run(second)
     assert "an earlier demo home was moved aside" in second.stdout
-    assert (tmp_path / "demo.previous" / "reportcycle.db").is_file()
+    assert (home.parent / "demo.previous" / "reportcycle.db").is_file()
 
-    with get_client(sync_client=True) as client:
+    api = f"{ui_server}/api"
+    monkeypatch.setenv("PREFECT_API_URL", api)
+    with temporary_settings(updates={PREFECT_API_URL: api}), get_client(sync_client=True) as client:
         for kind in ("open", "collect", "chase"):
             key = artifact_key(f"summary-{kind}", CODE)
             found = client.read_artifacts(
