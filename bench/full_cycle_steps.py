@@ -1,0 +1,321 @@
+"""The steps of bench/full_cycle.py, each run in a fresh child process (so that its peak RSS is
+its own). State passes between steps through the run's REPORTCYCLE_HOME: its SQLite database,
+its Maildirs and `state.json`.
+
+    .venv/bin/python bench/full_cycle_steps.py STEP MODE UNITS WORKDIR
+
+prints one line `RESULT {json}`: the step's wall time (imports and migrations excluded), the
+process's peak RSS, and the parts of the step where the plain mode can time them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import mailbox
+import resource
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+T0 = time.perf_counter()
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.open_cycle import synthetic_regime  # noqa: E402
+from reportcycle.clock import VN_TZ  # noqa: E402
+
+PERIOD = "2024-H1"
+OPEN_AT = datetime(2024, 6, 17, 8, tzinfo=VN_TZ)  # window closed 14/6; units' deadline 21/6
+COLLECT_AT = datetime(2024, 6, 19, 9, tzinfo=VN_TZ)
+CHASE_AT = datetime(2024, 6, 24, 9, tzinfo=VN_TZ)  # Monday, the working day after the deadline
+DRAFT_AT = datetime(2024, 6, 24, 10, tzinfo=VN_TZ)
+APPROVE_AT = datetime(2024, 6, 25, 9, tzinfo=VN_TZ)
+LATE_EVERY = 10  # one unit in ten does not reply: the chase step reminds them
+# Imported before the clock starts, in both modes: a step's time is its work, not the imports
+# (tasks/*.py import Prefect even when their plain functions are called, ~3 s).
+WARM = (
+    "sqlmodel",
+    "models.db",
+    "models.report",
+    "models.settings",
+    "models.tables",
+    "reportcycle.chase",
+    "reportcycle.collect",
+    "reportcycle.consolidate",
+    "reportcycle.convert",
+    "reportcycle.cycles",
+    "reportcycle.forms",
+    "reportcycle.mailin",
+    "reportcycle.outbox",
+    "reportcycle.regime",
+    "reportcycle.report_docx",
+    "reportcycle.requests",
+    "reportcycle.smtp",
+    "reportcycle.status",
+    "tasks.chase",
+    "tasks.cycles",
+    "tasks.inbox",
+    "tasks.mail",
+    "tasks.report",
+    "tests.factories",
+)
+WARM_PREFECT = (
+    "flows.chase_late_units",
+    "flows.collect_submissions",
+    "flows.consolidate_report",
+    "flows.open_cycle",
+)
+
+
+class Step:
+    """Times the parts of a step (the whole step is timed by the caller)."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, float] = {}
+        self.info: dict[str, Any] = {}
+
+    def part(self, label: str, fn: Callable[[], Any]) -> Any:
+        start = time.perf_counter()
+        value = fn()
+        self.parts[label] = time.perf_counter() - start
+        return value
+
+
+def _state(work: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((work / "state.json").read_text("utf-8"))
+    return data
+
+
+def step_open(mode: str, units: int, work: Path) -> Callable[[Step], None]:
+    from models.db import migrate
+
+    regime_path = synthetic_regime(units, work / "regime.yaml")
+    migrate()
+    if mode == "prefect":
+        from flows.open_cycle import open_cycle
+
+        def run_flow(step: Step) -> None:
+            result = open_cycle(str(regime_path), PERIOD, None, OPEN_AT)
+            step.info.update(sent=result.sent, failed=result.failed)
+            _save(work, result.cycle_id, result.cycle_code)
+
+        return run_flow
+    return lambda step: _open_plain(step, regime_path, work)
+
+
+def _open_plain(step: Step, regime_path: Path, work: Path) -> None:
+    from models.db import session
+    from models.settings import get_settings
+    from reportcycle import cycles, requests
+    from reportcycle.regime import load_regime
+    from tasks.mail import send_outbox_now
+
+    loaded = step.part("load regime", lambda: load_regime(regime_path))
+    with session() as db:
+        opened = step.part(
+            "create cycle + requests",
+            lambda: cycles.open_cycle(
+                db, loaded=loaded, period_code=PERIOD, request=None, now=OPEN_AT
+            ),
+        )
+        db.commit()
+        step.part(
+            "forms + compose + enqueue",
+            lambda: requests.queue_request_emails(
+                db, cycle_id=opened.cycle_id, now=OPEN_AT, settings=get_settings()
+            ),
+        )
+        db.commit()
+    report = step.part("send", lambda: send_outbox_now(OPEN_AT, opened.cycle_id))
+    with session() as db:
+        step.part(
+            "request status",
+            lambda: requests.sync_request_status(db, cycle_id=opened.cycle_id, now=OPEN_AT),
+        )
+        db.commit()
+    step.info.update(sent=report.sent, failed=report.failed)
+    _save(work, opened.cycle_id, opened.code)
+
+
+def _save(work: Path, cycle_id: int, code: str) -> None:
+    (work / "state.json").write_text(json.dumps({"cycle_id": cycle_id, "cycle_code": code}))
+
+
+def step_replies(mode: str, units: int, work: Path) -> Callable[[Step], None]:
+    """The units: each fills its form (python-docx once per distinct assignment, then stamped
+    per unit as the system stamps the forms it sends) and replies; one in ten stays late."""
+    cycle_id = _state(work)["cycle_id"]
+
+    def run(step: Step) -> None:
+        from models.settings import get_settings
+
+        inbox = get_settings().inbox_maildir
+        inbox.parent.mkdir(parents=True, exist_ok=True)
+        step.info["replies"] = _fill_inbox(cycle_id, mailbox.Maildir(inbox, create=True))
+        step.info["late"] = units - step.info["replies"]
+
+    return run
+
+
+def _fill_inbox(cycle_id: int, box: mailbox.Maildir) -> int:
+    from sqlmodel import col, select
+
+    from models.db import session
+    from models.settings import get_settings
+    from models.tables import DataRequest
+    from reportcycle import forms
+    from reportcycle.requests import form_template, stamp_for
+    from tests.factories import reply_with_form
+
+    settings = get_settings()
+    filled: dict[tuple[tuple[str, ...], tuple[str, ...]], bytes] = {}
+    count = 0
+    with session() as db:
+        rows = db.exec(
+            select(DataRequest)
+            .where(DataRequest.cycle_id == cycle_id)
+            .order_by(col(DataRequest.id))
+        ).all()
+        for i, request in enumerate(rows):
+            assert request.id is not None
+            if i % LATE_EVERY == LATE_EVERY - 1:
+                continue
+            key = (tuple(request.section_codes), tuple(request.indicator_codes))
+            if key not in filled:
+                template = form_template(db, request_id=request.id, settings=settings)
+                sections: dict[str, list[str | list[list[str]]]] = {
+                    code: [f"Nội dung mục {code} của đơn vị.", "- Một việc đã làm;"]
+                    for code in request.section_codes
+                }
+                values = dict.fromkeys(request.indicator_codes, "1.234")
+                filled[key] = forms.fill_form(template, sections=sections, indicators=values)
+            form = stamp_for(db, request_id=request.id, template=filled[key], settings=settings)
+            box.add(reply_with_form(token=request.token, sender=request.to_addresses[0], form=form))
+            count += 1
+    return count
+
+
+def step_collect(mode: str, units: int, work: Path) -> Callable[[Step], None]:
+    if mode == "prefect":
+        from flows.collect_submissions import collect_submissions
+
+        def run_flow(step: Step) -> None:
+            result = collect_submissions(COLLECT_AT)
+            step.info.update(fetched=result.fetched, outcomes=result.outcomes)
+            step.info["sent"] = result.replies_sent
+
+        return run_flow
+    from tasks.inbox import collect_now
+    from tasks.mail import send_outbox_now
+
+    def run(step: Step) -> None:
+        report = step.part("collect", lambda: collect_now(COLLECT_AT))
+        sent = step.part("send receipts", lambda: send_outbox_now(COLLECT_AT))
+        step.info.update(fetched=report.fetched, outcomes=report.outcomes, sent=sent.sent)
+
+    return run
+
+
+def step_chase(mode: str, units: int, work: Path) -> Callable[[Step], None]:
+    if mode == "prefect":
+        from flows.chase_late_units import chase_late_units
+
+        def run_flow(step: Step) -> None:
+            result = chase_late_units(CHASE_AT)
+            step.info.update(reminders=len(result.reminders), sent=result.sent)
+            step.info["skipped"] = result.skipped
+
+        return run_flow
+    from tasks.chase import chase_now
+    from tasks.mail import send_outbox_now
+
+    def run(step: Step) -> None:
+        report = step.part("queue reminders", lambda: chase_now(CHASE_AT))
+        sent = step.part("send", lambda: send_outbox_now(CHASE_AT))
+        step.info.update(reminders=len(report.reminders), sent=sent.sent, skipped=report.skipped)
+
+    return run
+
+
+def step_consolidate(mode: str, units: int, work: Path) -> Callable[[Step], None]:
+    code = _state(work)["cycle_code"]
+    if mode == "prefect":
+        from flows.consolidate_report import Approval, resume, start
+
+        def run_flow(step: Step) -> None:
+            run_id, paused = step.part("start (draft, suspend)", lambda: start(code, DRAFT_AT))
+            if not paused.is_paused():
+                raise RuntimeError(f"consolidate-report did not suspend: {paused!r}")
+            final = step.part(
+                "resume (final, PDF, send)", lambda: resume(run_id, Approval(decided_at=APPROVE_AT))
+            )
+            if not final.is_completed():
+                raise RuntimeError(f"consolidate-report did not complete: {final!r}")
+            step.info["state"] = final.name
+
+        return run_flow
+    return lambda step: _consolidate_plain(step, code)
+
+
+def _consolidate_plain(step: Step, code: str) -> None:
+    from models.db import session
+    from models.settings import get_settings
+    from reportcycle import consolidate
+    from reportcycle.status import find_cycle
+    from tasks.mail import send_outbox_now
+
+    settings = get_settings()
+    with session() as db:
+        cycle = find_cycle(db, code)
+        draft = step.part(
+            "draft", lambda: consolidate.make_draft(db, cycle, now=DRAFT_AT, settings=settings)
+        )
+        db.commit()
+        decision = consolidate.Decision(approve=True, at=APPROVE_AT)
+        final = step.part(
+            "approve: number, final DOCX + PDF",
+            lambda: consolidate.decide(db, cycle, draft, decision, settings=settings),
+        )
+        db.commit()
+        step.info.update(number=final.number_text, pdf=bool(final.pdf_path))
+    sent = step.part("send distribution", lambda: send_outbox_now(APPROVE_AT, cycle.id))
+    step.info["sent"] = sent.sent
+
+
+STEPS: dict[str, Callable[[str, int, Path], Callable[[Step], None]]] = {
+    "open": step_open,
+    "replies": step_replies,
+    "collect": step_collect,
+    "chase": step_chase,
+    "consolidate": step_consolidate,
+}
+
+
+def main() -> None:
+    name, mode, units, work = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
+    for module in WARM + (WARM_PREFECT if mode == "prefect" else ()):
+        importlib.import_module(module)
+    run = STEPS[name](mode, units, work)  # set-up, not timed
+    step = Step()
+    start = time.perf_counter()
+    run(step)
+    wall = time.perf_counter() - start
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = {
+        "setup": start - T0,
+        "wall": wall,
+        "rss_mb": own.ru_maxrss / 1024,
+        "children_rss_mb": children.ru_maxrss / 1024,
+        "cpu": own.ru_utime + own.ru_stime,
+        "parts": step.parts,
+        "info": step.info,
+    }
+    print("RESULT " + json.dumps(result, default=str), flush=True)
+
+
+if __name__ == "__main__":
+    main()
