@@ -63,6 +63,9 @@ WARM = (
     "tests.factories",
 )
 WARM_PREFECT = (
+    # Prefect imports FastAPI's encoder lazily when a flow run serialises its parameters (0.4 s
+    # in a fresh process, once per process): an import, like the others here, so not timed.
+    "fastapi.encoders",
     "flows.chase_late_units",
     "flows.collect_submissions",
     "flows.consolidate_report",

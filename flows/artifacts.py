@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from prefect.artifacts import (
     create_markdown_artifact,
@@ -20,10 +22,37 @@ def artifact_key(prefix: str, cycle_code: str) -> str:
     return f"{prefix}-{re.sub(r'[^a-z0-9-]+', '-', cycle_code.lower())}".strip("-")
 
 
-def publish_unit_table(cycle_id: int) -> None:
-    """One table per cycle, under a fixed key, so the UI shows its latest version."""
+Status = dict[str, Any]  # reportcycle.status.cycle_status
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a run did, for its markdown artifact: `lines(status)` gets the cycle's status."""
+
+    kind: str  # "open", "collect", "chase": the key is summary-<kind>-<cycle>
+    title: str
+    lines: Callable[[Status], Sequence[str]]
+
+
+def publish_cycle(cycle_id: int, summary: Summary | None = None) -> None:
+    """The cycle's unit table, its progress and, if given, the run's summary, all from one
+    reading of the cycle's status (a 1,000-unit status takes ~0.4 s)."""
     with session() as db:
         status = cycle_status(db, find_cycle(db, str(cycle_id)))
+    publish_unit_table(status)
+    publish_progress(status)
+    if summary is not None:
+        publish_summary(status, summary)
+
+
+def publish_open_cycles(summary: Summary | None = None) -> None:
+    """`publish_cycle` for every cycle not yet closed."""
+    for cycle_id in open_cycle_ids():
+        publish_cycle(cycle_id, summary)
+
+
+def publish_unit_table(status: Status) -> None:
+    """One table per cycle, under a fixed key, so the UI shows its latest version."""
     rows = [
         {
             "Đơn vị": u["name"],
@@ -49,10 +78,8 @@ def publish_unit_table(cycle_id: int) -> None:
     )
 
 
-def publish_progress(cycle_id: int) -> None:
+def publish_progress(status: Status) -> None:
     """Received / expected, as a progress bar under a key per cycle."""
-    with session() as db:
-        status = cycle_status(db, find_cycle(db, str(cycle_id)))
     totals = status["totals"]
     create_progress_artifact(
         progress=100.0 * totals["counted"] / totals["units"] if totals["units"] else 0.0,
@@ -62,25 +89,23 @@ def publish_progress(cycle_id: int) -> None:
     )
 
 
-def publish_summary(cycle_id: int, kind: str, title: str, lines: Sequence[str]) -> None:
+def publish_summary(status: Status, summary: Summary) -> None:
     """What this run did, as markdown under a key per cycle and kind of run (`summary-chase-…`),
     with where the cycle stands after it."""
-    with session() as db:
-        status = cycle_status(db, find_cycle(db, str(cycle_id)))
     code, totals = status["cycle"]["code"], status["totals"]
     markdown = [
-        f"## {title} — {code}",
+        f"## {summary.title} — {code}",
         "",
-        *lines,
+        *summary.lines(status),
         "",
         f"Sau lượt chạy: đã nhận {totals['counted']}/{totals['units']} đơn vị, "
         f"tỷ lệ báo cáo {totals['reporting_rate']:.0%}, đúng hạn {totals['on_time_rate']:.0%}, "
         f"chờ rà soát {totals['needs_review']}.",
     ]
     create_markdown_artifact(
-        key=artifact_key(f"summary-{kind}", code),
+        key=artifact_key(f"summary-{summary.kind}", code),
         markdown="\n".join(markdown),
-        description=f"{title} — {code}",
+        description=f"{summary.title} — {code}",
     )
 
 
@@ -92,16 +117,3 @@ def open_cycle_ids() -> list[int]:
     with session() as db:
         ids = db.exec(select(Cycle.id).where(col(Cycle.status) != CycleStatus.CLOSED)).all()
     return [cycle_id for cycle_id in ids if cycle_id is not None]
-
-
-def unit_codes(cycle_id: int) -> list[str]:
-    with session() as db:
-        status = cycle_status(db, find_cycle(db, str(cycle_id)))
-    return [u["unit"] for u in status["units"]]
-
-
-def publish_open_cycles() -> None:
-    """The unit table and progress of every cycle not yet closed."""
-    for cycle_id in open_cycle_ids():
-        publish_unit_table(cycle_id)
-        publish_progress(cycle_id)

@@ -7,7 +7,7 @@ from datetime import datetime
 from prefect import flow
 from pydantic import BaseModel
 
-from flows.artifacts import open_cycle_ids, publish_open_cycles, publish_summary, unit_codes
+from flows.artifacts import Status, Summary, publish_open_cycles
 from flows.naming import run_name
 from reportcycle.chase import ChaseReport
 from reportcycle.clock import VN_TZ, resolve_now
@@ -29,18 +29,16 @@ def chase_late_units(now: datetime | None = None) -> ChaseResult:
     at = resolve_now(now)
     report = queue_reminders(at)
     sent = send_outbox(at)
-    publish_open_cycles()
-    for cycle_id in open_cycle_ids():
-        publish_summary(
-            cycle_id, "chase", "Nhắc nhở đơn vị", _chase_lines(at, report, sent, cycle_id)
-        )
+    publish_open_cycles(
+        Summary("chase", "Nhắc nhở đơn vị", lambda status: _chase_lines(at, report, sent, status))
+    )
     return ChaseResult(
         skipped=report.skipped, reminders=report.reminders, digests=report.digests, sent=sent.sent
     )
 
 
-def _chase_lines(at: datetime, report: ChaseReport, sent: SendReport, cycle_id: int) -> list[str]:
-    units = set(unit_codes(cycle_id))
+def _chase_lines(at: datetime, report: ChaseReport, sent: SendReport, status: Status) -> list[str]:
+    units = {u["unit"] for u in status["units"]}
     reminded = [f"{unit} (lần {rung})" for unit, rung in report.reminders.items() if unit in units]
     lines = [f"- Thời điểm: {at.astimezone(VN_TZ):%d/%m/%Y %H:%M}"]
     if report.skipped and not report.reminders:

@@ -7,7 +7,7 @@ from datetime import datetime
 from prefect import flow
 from pydantic import BaseModel
 
-from flows.artifacts import open_cycle_ids, publish_open_cycles, publish_summary
+from flows.artifacts import Summary, publish_open_cycles
 from flows.naming import run_name
 from reportcycle.clock import VN_TZ, resolve_now
 from tasks.inbox import collect_mail
@@ -26,7 +26,6 @@ def collect_submissions(now: datetime | None = None) -> CollectResult:
     at = resolve_now(now)
     report = collect_mail(at)
     sent = send_outbox(at)
-    publish_open_cycles()
     outcomes = ", ".join(f"{k}: {v}" for k, v in sorted(report.outcomes.items())) or "không có"
     lines = [
         f"- Thời điểm: {at.astimezone(VN_TZ):%d/%m/%Y %H:%M}",
@@ -34,8 +33,7 @@ def collect_submissions(now: datetime | None = None) -> CollectResult:
         f"- Kết quả (mọi kỳ đang mở): {outcomes}",
         f"- Biên nhận và thư trả lời đã gửi: {sent.sent}",
     ]
-    for cycle_id in open_cycle_ids():
-        publish_summary(cycle_id, "collect", "Thu nhận thư trả lời", lines)
+    publish_open_cycles(Summary("collect", "Thu nhận thư trả lời", lambda _: lines))
     return CollectResult(
         fetched=report.fetched,
         stored=report.stored,

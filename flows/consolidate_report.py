@@ -32,7 +32,7 @@ from prefect.states import State
 from prefect.types.entrypoint import EntrypointType
 from pydantic import BaseModel, Field
 
-from flows.artifacts import artifact_key, publish_progress, publish_unit_table
+from flows.artifacts import artifact_key, publish_cycle
 from reportcycle.clock import resolve_now
 from reportcycle.consolidate import Decision
 from tasks.mail import send_outbox
@@ -75,8 +75,7 @@ def consolidate_report(cycle: str, now: datetime | None = None) -> ConsolidateRe
     run_id = current_run.id
     draft = make_draft(cycle, at, str(run_id) if run_id else None)
     if not draft.resumed:  # a resumed run published these before its suspension
-        publish_unit_table(draft.cycle_id)
-        publish_progress(draft.cycle_id)
+        publish_cycle(draft.cycle_id)
         _publish_report(draft, "Dự thảo chờ phê duyệt")
     answer = suspend_flow_run(wait_for_input=Approval, key=f"approval-{draft.id}")
     decided_at = resolve_now(answer.decided_at)

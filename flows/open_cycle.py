@@ -7,7 +7,7 @@ from datetime import datetime
 from prefect import flow
 from pydantic import BaseModel
 
-from flows.artifacts import publish_progress, publish_summary, publish_unit_table
+from flows.artifacts import Summary, publish_cycle
 from reportcycle.clock import VN_TZ, resolve_now
 from reportcycle.cycles import SuperiorRequest
 from tasks.cycles import create_cycle, queue_requests, record_request_outcomes
@@ -37,18 +37,13 @@ def open_cycle(
     queued = queue_requests(opened.cycle_id, at)
     report = send_outbox(at, opened.cycle_id)
     record_request_outcomes(opened.cycle_id, at)
-    publish_unit_table(opened.cycle_id)
-    publish_progress(opened.cycle_id)
-    publish_summary(
-        opened.cycle_id,
-        "open",
-        "Mở kỳ báo cáo" if opened.created else "Mở lại kỳ báo cáo (đã mở trước đó)",
-        [
-            f"- Thời điểm: {at.astimezone(VN_TZ):%d/%m/%Y %H:%M}",
-            f"- Yêu cầu mới xếp hàng: {queued}",
-            f"- Thư đã gửi: {report.sent}; lỗi: {report.failed}",
-        ],
-    )
+    lines = [
+        f"- Thời điểm: {at.astimezone(VN_TZ):%d/%m/%Y %H:%M}",
+        f"- Yêu cầu mới xếp hàng: {queued}",
+        f"- Thư đã gửi: {report.sent}; lỗi: {report.failed}",
+    ]
+    title = "Mở kỳ báo cáo" if opened.created else "Mở lại kỳ báo cáo (đã mở trước đó)"
+    publish_cycle(opened.cycle_id, Summary("open", title, lambda _: lines))
     return OpenCycleResult(
         cycle_id=opened.cycle_id,
         cycle_code=opened.code,
