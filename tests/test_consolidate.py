@@ -23,6 +23,7 @@ from reportcycle.consolidate import Decision
 from reportcycle.merge import UnitContribution, indicator_table, merge_section
 from reportcycle.numbering import issue_number, set_counter
 from reportcycle.regime import Aggregate, Indicator, load_regime
+from reportcycle.report import Gathered, build_report_context
 from reportcycle.report_model import Para, TableBlock
 from reportcycle.report_texts import ConsolidationError, read_text_file, set_text
 from tasks.inbox import collect_now
@@ -357,3 +358,49 @@ def test_section_text_problems_say_what_to_do(settings: Settings, tmp_path: Path
     empty.write_text("\n  \n", encoding="utf-8")
     with pytest.raises(ConsolidationError, match="no text"):
         read_text_file(empty)
+
+
+# --- a secretariat section from its lead unit (pure) ----------------------------------------
+
+
+def _gathered(contributions: list[UnitContribution], texts: dict[str, list[str]]) -> Gathered:
+    regime = load_regime(REFERENCE_REGIME).regime
+    first = regime.sections[0].model_copy(update={"lead_unit": "SNGV"})
+    cycle = Cycle(
+        code="dong-nai-ttdn-6-thang-2024-H1",
+        regime_id=1,
+        period_code="2024-H1",
+        window_start=date(2023, 12, 15),
+        window_end=date(2024, 6, 14),
+        deadline=date(2024, 6, 21),
+        regime_sha256="x",
+    )
+    return Gathered(
+        cycle=cycle,
+        regime=regime.model_copy(update={"sections": (first, *regime.sections[1:])}),
+        units=8,
+        contributions=tuple(contributions),
+        not_replied=(),
+        not_counted=(),
+        late=(),
+        texts=texts,
+        text_sources=dict.fromkeys(texts, "boi-canh.txt"),
+    )
+
+
+def test_a_secretariat_section_falls_back_to_its_lead_units_text() -> None:
+    sngv = UnitContribution("SNGV", "Sở Ngoại vụ", {"1": [_para("Bối cảnh do Sở Ngoại vụ viết.")]})
+
+    ctx, _ = build_report_context(_gathered([sngv], {}), stamp=None)
+    (first,) = [s for s in ctx.sections if s.code == "1"]
+    assert first.blocks == (Para("Bối cảnh do Sở Ngoại vụ viết.", sources=("Sở Ngoại vụ",)),)
+
+    ctx, _ = build_report_context(_gathered([sngv], {"1": ["Văn phòng viết."]}), stamp=None)
+    (first,) = [s for s in ctx.sections if s.code == "1"]
+    assert [b.text for b in first.blocks if isinstance(b, Para)] == ["Văn phòng viết."]
+
+    ctx, summary = build_report_context(_gathered([], {}), stamp=None)
+    (first,) = [s for s in ctx.sections if s.code == "1"]
+    assert first.empty_note is not None
+    assert "hoặc chờ Sở Ngoại vụ gửi" in first.empty_note
+    assert "1" in summary["empty_sections"]  # type: ignore[operator]
