@@ -28,7 +28,7 @@ from prefect.flow_engine import run_flow
 from prefect.flow_runs import resume_flow_run, suspend_flow_run
 from prefect.input import RunInput
 from prefect.runtime import flow_run as current_run
-from prefect.states import State
+from prefect.states import Cancelled, State
 from prefect.types.entrypoint import EntrypointType
 from pydantic import BaseModel, Field
 
@@ -160,7 +160,44 @@ def start(cycle_code: str, now: datetime | None) -> tuple[UUID, State[Any]]:
             parameters={"cycle": cycle_code, "now": now.isoformat() if now else None},
             tags=["reportcycle", f"cycle:{cycle_code}"],
         )
-    return created.id, _execute(created, parameters)
+    state = _execute(created, parameters)
+    if state.is_paused():
+        _cancel_superseded(cycle_code, keep=created.id)
+    return created.id, state
+
+
+def _cancel_superseded(cycle_code: str, *, keep: UUID) -> None:
+    """Runs still waiting on an older draft of the cycle: that draft is superseded, so its
+    run is cancelled rather than left suspended in the UI for ever."""
+    from sqlmodel import col, select
+
+    from models.db import session
+    from models.report import ReportStatus, ReportVersion
+    from reportcycle.status import find_cycle
+
+    with session() as db:
+        cycle = find_cycle(db, cycle_code)
+        waiting = db.exec(
+            select(ReportVersion.flow_run_id, ReportVersion.version).where(
+                ReportVersion.cycle_id == cycle.id,
+                ReportVersion.status == ReportStatus.SUPERSEDED,
+                col(ReportVersion.flow_run_id).is_not(None),
+            )
+        ).all()
+    with get_client(sync_client=True) as client:
+        for run_id, version in waiting:
+            if run_id is None or UUID(run_id) == keep:
+                continue
+            try:
+                found = client.read_flow_run(UUID(run_id))
+            except ObjectNotFound:
+                continue
+            if found.state is not None and found.state.is_paused():
+                client.set_flow_run_state(
+                    found.id,
+                    Cancelled(message=f"draft {version} was superseded by a newer draft"),
+                    force=True,
+                )
 
 
 def _deployment_id() -> UUID:
@@ -180,7 +217,14 @@ def _deployment_id() -> UUID:
 def resume(flow_run_id: UUID, answer: Approval) -> State[Any]:
     """Give the decision to a suspended run and run the rest of it here."""
     with get_client(sync_client=True) as client:
-        found = client.read_flow_run(flow_run_id)
+        try:
+            found = client.read_flow_run(flow_run_id)
+        except ObjectNotFound:
+            raise RuntimeError(
+                f"flow run {flow_run_id} is not on the Prefect server at "
+                f"{client.api_url}; is PREFECT_API_URL the server `consolidate` ran against? "
+                "Otherwise run `reportcycle consolidate` for a new draft"
+            ) from None
     state = found.state
     if state is not None and state.is_paused():
         resume_flow_run(flow_run_id, run_input=answer.model_dump(mode="json"))

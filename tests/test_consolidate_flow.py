@@ -48,3 +48,20 @@ def test_a_decision_given_in_the_ui_is_carried_out_by_approve(
         (draft,) = db.exec(select(ReportVersion)).all()
     assert draft.status == ReportStatus.CHANGES_REQUESTED
     assert draft.decision_comment == "Bổ sung mục 1"
+
+
+def test_a_new_draft_cancels_the_run_waiting_on_the_old_one(
+    settings: Settings, prefect: str
+) -> None:
+    open_reference_cycle()
+    first, _ = start(CODE, datetime(2024, 7, 1, 9, tzinfo=VN_TZ))
+    second, state = start(CODE, datetime(2024, 7, 2, 9, tzinfo=VN_TZ))
+    assert state.is_paused()
+    with get_client(sync_client=True) as client:
+        old = client.read_flow_run(first).state
+    assert old is not None
+    assert old.is_cancelled()
+    assert "superseded" in (old.message or "")
+    with session() as db:
+        statuses = sorted((v.version, v.status) for v in db.exec(select(ReportVersion)).all())
+    assert statuses == [(1, ReportStatus.SUPERSEDED), (2, ReportStatus.AWAITING)]
