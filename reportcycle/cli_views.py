@@ -73,6 +73,14 @@ def status_table(console: Console, data: dict[str, Any]) -> None:
         f"reporting rate {totals['reporting_rate']:.0%}, on-time rate {totals['on_time_rate']:.0%}",
         highlight=False,
     )
+    report = data.get("report")
+    if report:
+        number = f" {report['number']}" if report["number"] else ""
+        console.print(
+            f"report: v{report['version']} {report['kind']}{number} ({report['status']}): "
+            f"{report['path']}",
+            highlight=False,
+        )
 
 
 def review_table(console: Console, rows: list[dict[str, Any]]) -> None:

@@ -71,6 +71,29 @@ def cycle_status(db: Session, cycle: Cycle) -> dict[str, Any]:
         },
         "units": units,
         "totals": totals,
+        "report": _report(db, cycle),
+    }
+
+
+def _report(db: Session, cycle: Cycle) -> dict[str, Any] | None:
+    """The latest version of the cycle's report, if there is one."""
+    from models.report import ReportVersion
+
+    latest = db.exec(
+        select(ReportVersion)
+        .where(ReportVersion.cycle_id == cycle.id)
+        .order_by(col(ReportVersion.version).desc())
+    ).first()
+    if latest is None:
+        return None
+    return {
+        "version": latest.version,
+        "kind": latest.kind,
+        "status": latest.status,
+        "number": latest.number_text,
+        "created_at": latest.created_at.isoformat(),
+        "path": latest.path,
+        "pdf_path": latest.pdf_path,
     }
 
 

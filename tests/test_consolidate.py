@@ -26,6 +26,7 @@ from reportcycle.regime import Aggregate, Indicator, load_regime
 from reportcycle.report import Gathered, build_report_context
 from reportcycle.report_model import Para, TableBlock
 from reportcycle.report_texts import ConsolidationError, read_text_file, set_text
+from reportcycle.status import cycle_status
 from tasks.inbox import collect_now
 from tests.conftest import REFERENCE_REGIME
 from tests.factories import deliver, open_reference_cycle, reply_with_form
@@ -248,6 +249,11 @@ def test_changes_requested_then_a_new_draft_is_approved_once(settings: Settings)
     )
 
     assert again.id == final.id
+    with session() as db:
+        report = cycle_status(db, db.exec(select(Cycle)).one())["report"]
+    assert report["kind"] == "final"
+    assert report["number"] == "01/BC-UBND"
+    assert report["pdf_path"] == final.pdf_path
     assert final.kind == ReportKind.FINAL
     assert final.number_text == "01/BC-UBND"
     assert "Đồng Nai, ngày 05 tháng 7 năm 2024" in body_lines(final.docx)
