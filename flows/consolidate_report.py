@@ -28,7 +28,7 @@ from prefect.flow_engine import run_flow
 from prefect.flow_runs import resume_flow_run, suspend_flow_run
 from prefect.input import RunInput
 from prefect.runtime import flow_run as current_run
-from prefect.states import Cancelled, State
+from prefect.states import Cancelled, Scheduled, State
 from prefect.types.entrypoint import EntrypointType
 from pydantic import BaseModel, Field
 
@@ -214,8 +214,12 @@ def _deployment_id() -> UUID:
     return deployment_id
 
 
-def resume(flow_run_id: UUID, answer: Approval) -> State[Any]:
-    """Give the decision to a suspended run and run the rest of it here."""
+def resume(flow_run_id: UUID, answer: Approval, *, retry: bool = False) -> State[Any]:
+    """Give the decision to a suspended run and run the rest of it here.
+
+    A run whose process died after it was resumed (Crashed, Failed, or with `retry` still
+    Running) is run again from the top: it finds its draft, its decision (Prefect keeps the
+    input) and, if it got that far, its number, so nothing is done twice."""
     with get_client(sync_client=True) as client:
         try:
             found = client.read_flow_run(flow_run_id)
@@ -226,12 +230,25 @@ def resume(flow_run_id: UUID, answer: Approval) -> State[Any]:
                 "Otherwise run `reportcycle consolidate` for a new draft"
             ) from None
     state = found.state
+    died = {StateType.CRASHED, StateType.FAILED} | (
+        {StateType.RUNNING, StateType.PENDING} if retry else set()
+    )
     if state is not None and state.is_paused():
         resume_flow_run(flow_run_id, run_input=answer.model_dump(mode="json"))
+    elif state is not None and state.type in died:
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_state(
+                flow_run_id, Scheduled(message="run again after its process died"), force=True
+            )
     elif state is None or state.type != StateType.SCHEDULED:
+        hint = (
+            " If the process running it died, run `reportcycle approve --retry`."
+            if state is not None and state.type in (StateType.RUNNING, StateType.PENDING)
+            else " Run `reportcycle consolidate` for a new draft."
+        )
         raise RuntimeError(
-            f"flow run {flow_run_id} is {state.name if state else 'unknown'}, not waiting for a "
-            "decision; run `reportcycle consolidate` for a new draft"
+            f"flow run {flow_run_id} is {state.name if state else 'unknown'}, not waiting for "
+            f"a decision.{hint}"
         )
     with get_client(sync_client=True) as client:
         found = client.read_flow_run(flow_run_id)

@@ -92,6 +92,9 @@ def approve_command(
     ] = False,
     comment: Annotated[str, typer.Option(help="a note kept with the decision")] = "",
     by: Annotated[str, typer.Option(help="who decides")] = "secretariat",
+    retry: Annotated[
+        bool, typer.Option(help="run again an approval whose process died half-way")
+    ] = False,
     now: NowOption = None,
 ) -> None:
     """Decide on the latest draft: approve (number, final DOCX and PDF, send to the recipients)
@@ -114,7 +117,9 @@ def approve_command(
         raise fail(str(exc)) from None
     if draft is None or draft.flow_run_id is None:
         raise fail(f"{code} has no draft yet; run `reportcycle consolidate {code}` first")
-    if draft.status != ReportStatus.AWAITING:
+    if draft.status == ReportStatus.APPROVED and retry:
+        pass  # approved, final not issued yet: the rerun finishes it
+    elif draft.status != ReportStatus.AWAITING:
         raise fail(
             f"draft {draft.version} of {code} is {draft.status}, not awaiting a decision; "
             f"run `reportcycle consolidate {code}` for a new draft"
@@ -129,7 +134,7 @@ def approve_command(
         decided_at=at,
     )
     try:
-        state = resume(UUID(draft.flow_run_id), answer)
+        state = resume(UUID(draft.flow_run_id), answer, retry=retry)
     except RuntimeError as exc:
         raise fail(str(exc)) from None
     with session() as db:

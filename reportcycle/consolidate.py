@@ -29,6 +29,7 @@ from models.settings import Settings
 from models.tables import Cycle, CycleStatus
 from reportcycle.clock import VN_TZ
 from reportcycle.cycles import regime_of
+from reportcycle.faults import checkpoint
 from reportcycle.numbering import issue_number
 from reportcycle.regime import Regime
 from reportcycle.report import Stamp, build_report_context, gather
@@ -174,6 +175,7 @@ def decide(
     on = decision.at.astimezone(VN_TZ).date()
     number = issue_number(db, cycle, regime, on=on, at=decision.at)
     db.commit()  # the number is taken for good: a rerun after a crash reuses it
+    checkpoint("after_number")
     return _issue_final(db, cycle, regime, draft, decision, number, edited, settings=settings)
 
 

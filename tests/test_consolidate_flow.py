@@ -4,6 +4,10 @@ values) is carried out by the next process that runs the flow run."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from datetime import datetime
 
 from prefect.client.orchestration import get_client
@@ -13,10 +17,12 @@ from sqlmodel import select
 from flows.artifacts import artifact_key
 from flows.consolidate_report import Approval, resume, start
 from models.db import session
-from models.report import ReportStatus, ReportVersion
+from models.report import IssuedNumber, ReportStatus, ReportVersion
 from models.settings import Settings
+from models.tables import OutboundMessage
 from reportcycle.clock import VN_TZ
-from tests.factories import open_reference_cycle
+from tests.conftest import REPO
+from tests.factories import maildir_messages, open_reference_cycle
 from tests.test_flow_artifacts import _latest
 
 CODE = "dong-nai-ttdn-6-thang-2024-H1"
@@ -65,3 +71,51 @@ def test_a_new_draft_cancels_the_run_waiting_on_the_old_one(
     with session() as db:
         statuses = sorted((v.version, v.status) for v in db.exec(select(ReportVersion)).all())
     assert statuses == [(1, ReportStatus.SUPERSEDED), (2, ReportStatus.AWAITING)]
+
+
+def _approve(
+    prefect: str, *extra: str, fault: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PREFECT_API_URL": prefect}
+    env.pop("REPORTCYCLE_FAULT", None)
+    if fault:
+        env["REPORTCYCLE_FAULT"] = fault
+    return subprocess.run(
+        [sys.executable, "-m", "reportcycle.cli", "approve", CODE, "--now", "2024-07-03T09:00"]
+        + list(extra),
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_an_approval_killed_after_its_number_is_finished_by_retry_with_that_number(
+    settings: Settings, prefect: str
+) -> None:
+    open_reference_cycle()
+    start(CODE, datetime(2024, 7, 1, 9, tzinfo=VN_TZ))
+
+    killed = _approve(prefect, fault="after_number")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    stuck = _approve(prefect)
+    assert stuck.returncode == 1
+    assert "is Running, not waiting for a decision" in stuck.stderr
+    assert "reportcycle approve --retry" in stuck.stderr
+
+    done = _approve(prefect, "--retry")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "report 01/BC-UBND issued" in done.stdout
+    with session() as db:
+        assert len(db.exec(select(IssuedNumber)).all()) == 1
+        finals = db.exec(select(ReportVersion).where(ReportVersion.kind == "final")).all()
+        distributed = db.exec(
+            select(OutboundMessage).where(OutboundMessage.kind == "distribution")
+        ).all()
+    assert [f.number_text for f in finals] == ["01/BC-UBND"]
+    assert len(distributed) == 4
+    assert {m.status for m in distributed} == {"sent"}
+    sent = [m for m in maildir_messages(settings.sent_maildir) if "01/BC-UBND" in m["Subject"]]
+    assert len(sent) == 4, "each recipient gets the report once"
