@@ -273,7 +273,7 @@ def _consolidate_plain(step: Step, code: str) -> None:
     settings = get_settings()
     with session() as db:
         cycle = find_cycle(db, code)
-        draft = step.part(
+        draft, _ = step.part(
             "draft", lambda: consolidate.make_draft(db, cycle, now=DRAFT_AT, settings=settings)
         )
         db.commit()

@@ -48,9 +48,10 @@ def make_draft(
     now: datetime,
     settings: Settings,
     flow_run_id: str | None = None,
-) -> ReportVersion:
-    """A new draft from the contributions counted now; the same one again for a flow run
-    that already made it. Earlier drafts still awaiting a decision are superseded."""
+) -> tuple[ReportVersion, bool]:
+    """A new draft from the contributions counted now, and True; or, for a flow run that
+    already made its draft (a resumed run), that draft and False. Earlier drafts still
+    awaiting a decision are superseded."""
     from reportcycle.report_docx import render_docx
 
     if flow_run_id is not None:
@@ -59,7 +60,7 @@ def make_draft(
         ).first()
         if made is not None:
             archive(settings, cycle, made)
-            return made
+            return made, False
     version = _next_version(db, cycle)
     local = now.astimezone(VN_TZ)
     label = f"DỰ THẢO lần {version} — {local:%d/%m/%Y %H:%M}"
@@ -103,7 +104,7 @@ def make_draft(
         units=summary["units"],
         not_replied=summary["not_replied"],
     )
-    return row
+    return row, True
 
 
 def _next_version(db: Session, cycle: Cycle) -> int:

@@ -28,7 +28,7 @@ from reportcycle.report_model import (
     SignatureBlock,
 )
 from reportcycle.status import counted_submission, submissions_by_request
-from reportcycle.vntext import nfc
+from reportcycle.vntext import lower_first, nfc
 from reportcycle.workcal import format_date_vi, next_period, parse_period
 
 SECRETARIAT = "Văn phòng (cán bộ tổng hợp)"
@@ -131,7 +131,7 @@ def build_report_context(
     sentence_vars = {
         "basis": _basis(cycle, regime),
         "title": title,
-        "subject": _lower_first(title),
+        "subject": lower_first(title),
         "issuer_short": regime.issuer.short_name,
         "requester": requester,
     }
@@ -262,10 +262,3 @@ def _place_date(place: str, on: date | None, cycle: Cycle) -> str:
     # A draft leaves the day blank for the clerk; month and year of the report deadline's
     # month would be a guess, so the draft shows the period's year and "…".
     return f"{place}, ngày      tháng      năm {cycle.window_end.year}"
-
-
-def _lower_first(text: str) -> str:
-    """ "Kết quả …" → "kết quả …" inside a sentence; "UBND …" stays."""
-    if len(text) > 1 and text[0].isupper() and text[1].islower():
-        return text[0].lower() + text[1:]
-    return text

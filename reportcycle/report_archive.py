@@ -17,7 +17,7 @@ from reportcycle.messages import Attachment, make_message
 from reportcycle.outbox_queue import QueueItem, enqueue_many
 from reportcycle.regime import Regime
 from reportcycle.report_model import context_from_json
-from reportcycle.vntext import ascii_slug
+from reportcycle.vntext import ascii_slug, lower_first
 from reportcycle.workcal import format_date_short
 
 PDF_TYPE = "application/pdf"
@@ -44,6 +44,7 @@ def queue_distribution(
         "number": final.number_text,
         "date_text": format_date_short(on),
         "title": title,
+        "subject": lower_first(title),  # "kết quả …", inside a sentence
         "signer": regime.signer,
         "signature": f"Văn phòng {regime.issuer.name}",
     }

@@ -37,3 +37,10 @@ def ascii_slug(text: str) -> str:
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     out = "".join(c.lower() if c.isalnum() else "-" for c in bare)
     return "-".join(part for part in out.split("-") if part)
+
+
+def lower_first(text: str) -> str:
+    """ "Kết quả …" → "kết quả …" inside a sentence; "UBND …" stays."""
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text

@@ -8,7 +8,6 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
-from sqlmodel import select
 
 from models.db import session
 from models.report import ReportVersion
@@ -50,17 +49,11 @@ def _info(row: ReportVersion, cycle_code: str) -> VersionInfo:
 def make_draft_now(cycle_ref: str, now: datetime, flow_run_id: str | None) -> VersionInfo:
     with session() as db:
         cycle = find_cycle(db, cycle_ref)
-        made = (
-            flow_run_id is not None
-            and db.exec(
-                select(ReportVersion.id).where(ReportVersion.flow_run_id == flow_run_id)
-            ).first()
-        )
-        row = consolidate.make_draft(
+        row, rendered = consolidate.make_draft(
             db, cycle, now=now, settings=get_settings(), flow_run_id=flow_run_id
         )
         db.commit()
-        return _info(row, cycle.code).model_copy(update={"resumed": bool(made)})
+        return _info(row, cycle.code).model_copy(update={"resumed": not rendered})
 
 
 @task(name="render_draft", cache_policy=NO_CACHE)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,20 +113,10 @@ def demo_runs(
 ) -> tuple[Path, list[subprocess.CompletedProcess[str]]]:
     """`reportcycle demo` run twice on one home against the UI server, as `make demo` runs it
     (a process of its own each time); the home and both runs."""
+    from tests.factories import run_cli
+
     home = tmp_path_factory.mktemp("demo") / "demo"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REPORTCYCLE_", "PREFECT_"))}
-    env["COLUMNS"] = "200"
-    runs = [
-        subprocess.run(
-            [sys.executable, "-m", "reportcycle.cli", "demo", "--home", str(home)]
-            + ["--prefect-url", f"{ui_server}/api"],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        for _ in range(2)
-    ]
+    command = ["demo", "--home", str(home), "--prefect-url", f"{ui_server}/api"]
+    runs = [run_cli(*command, env=env, timeout=600) for _ in range(2)]
     return home, runs

@@ -6,7 +6,11 @@ import email
 import email.policy
 import io
 import mailbox
+import os
+import subprocess
+import sys
 import zipfile
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -122,3 +126,25 @@ def zip_of(members: dict[str, bytes]) -> bytes:
         for name, data in members.items():
             archive.writestr(name, data)
     return out.getvalue()
+
+
+def run_cli(
+    *args: str,
+    prefect: str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 180,
+) -> subprocess.CompletedProcess[str]:
+    """`reportcycle ARGS` as a user runs it: a process of its own, from the repository, with
+    `env` (default: this process's environment) and, if given, the Prefect API `prefect`."""
+    full = {**(os.environ if env is None else env), "COLUMNS": "200"}
+    if prefect:
+        full["PREFECT_API_URL"] = prefect
+    return subprocess.run(
+        [sys.executable, "-m", "reportcycle.cli", *args],
+        cwd=Path(__file__).resolve().parents[1],
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from models.settings import Settings
-from tests.conftest import REFERENCE_REGIME, REPO
+from tests.conftest import REFERENCE_REGIME
 from tests.factories import maildir_messages
+from tests.factories import run_cli as run
 
 OPEN = [
     "cycle",
@@ -25,21 +23,6 @@ OPEN = [
     "--now",
     "2024-06-17T08:00",
 ]
-
-
-def run(*args: str, prefect: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200"}
-    if prefect:
-        env["PREFECT_API_URL"] = prefect
-    return subprocess.run(
-        [sys.executable, "-m", "reportcycle.cli", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
 
 
 def test_regime_check_prints_a_summary_of_the_reference_regime() -> None:

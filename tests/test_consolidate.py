@@ -167,7 +167,7 @@ def _cycle() -> Cycle:
 
 def _draft(settings: Settings, at: datetime = DRAFTED, run: str | None = None) -> ReportVersion:
     with session() as db:
-        row = consolidate.make_draft(
+        row, _ = consolidate.make_draft(
             db, db.exec(select(Cycle)).one(), now=at, settings=settings, flow_run_id=run
         )
         db.commit()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from datetime import datetime
 
 from prefect.client.orchestration import get_client
@@ -21,8 +20,7 @@ from models.report import IssuedNumber, ReportStatus, ReportVersion
 from models.settings import Settings
 from models.tables import OutboundMessage
 from reportcycle.clock import VN_TZ
-from tests.conftest import REPO
-from tests.factories import maildir_messages, open_reference_cycle
+from tests.factories import maildir_messages, open_reference_cycle, run_cli
 from tests.test_flow_artifacts import _latest
 
 CODE = "dong-nai-ttdn-6-thang-2024-H1"
@@ -76,19 +74,11 @@ def test_a_new_draft_cancels_the_run_waiting_on_the_old_one(
 def _approve(
     prefect: str, *extra: str, fault: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PREFECT_API_URL": prefect}
-    env.pop("REPORTCYCLE_FAULT", None)
+    env = {k: v for k, v in os.environ.items() if k != "REPORTCYCLE_FAULT"}
     if fault:
         env["REPORTCYCLE_FAULT"] = fault
-    return subprocess.run(
-        [sys.executable, "-m", "reportcycle.cli", "approve", CODE, "--now", "2024-07-03T09:00"]
-        + list(extra),
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    return run_cli(
+        "approve", CODE, "--now", "2024-07-03T09:00", *extra, prefect=prefect, env=env, timeout=300
     )
 
 
