@@ -33,9 +33,9 @@ def main() -> None:
 
     from models.db import migrate, session
     from models.settings import get_settings
-    from reportcycle import cycles, requests
     from reportcycle.clock import VN_TZ
-    from reportcycle.regime import load_regime
+    from reportcycle.cycle import opening, request_emails
+    from reportcycle.regime.loading import load_regime
     from tasks.inbox import collect_now
     from tasks.mail import send_outbox_now
 
@@ -43,10 +43,12 @@ def main() -> None:
     settings = get_settings()
     migrate()
     with session() as db:
-        opened = cycles.open_cycle(
+        opened = opening.open_cycle(
             db, loaded=load_regime(regime_path), period_code="2024-H1", request=None, now=now
         )
-        requests.queue_request_emails(db, cycle_id=opened.cycle_id, now=now, settings=settings)
+        request_emails.queue_request_emails(
+            db, cycle_id=opened.cycle_id, now=now, settings=settings
+        )
         db.commit()
     start = time.perf_counter()
     count = fill_inbox(opened.cycle_id, settings.inbox_maildir)
@@ -74,8 +76,8 @@ def fill_inbox(cycle_id: int, inbox: Path) -> int:
     from models.db import session
     from models.settings import get_settings
     from models.tables import DataRequest
-    from reportcycle import forms
-    from reportcycle.requests import form_template, stamp_for
+    from reportcycle.cycle.request_emails import form_template, stamp_for
+    from reportcycle.documents.form_fill import fill_form
     from tests.factories import reply_with_form
 
     inbox.parent.mkdir(parents=True, exist_ok=True)
@@ -98,7 +100,7 @@ def fill_inbox(cycle_id: int, inbox: Path) -> int:
                     for code in request.section_codes
                 }
                 values = dict.fromkeys(request.indicator_codes, "1.234")
-                filled[key] = forms.fill_form(template, sections=sections, indicators=values)
+                filled[key] = fill_form(template, sections=sections, indicators=values)
             form = stamp_for(db, request_id=request.id, template=filled[key], settings=settings)
             box.add(reply_with_form(token=request.token, sender=request.to_addresses[0], form=form))
     return len(rows)

@@ -42,19 +42,19 @@ WARM = (
     "models.report",
     "models.settings",
     "models.tables",
-    "reportcycle.chase",
-    "reportcycle.collect",
-    "reportcycle.consolidate",
-    "reportcycle.convert",
-    "reportcycle.cycles",
-    "reportcycle.forms",
-    "reportcycle.mailin",
-    "reportcycle.outbox",
-    "reportcycle.regime",
-    "reportcycle.report_docx",
-    "reportcycle.requests",
-    "reportcycle.smtp",
-    "reportcycle.status",
+    "reportcycle.cycle.chase",
+    "reportcycle.inbox.collect",
+    "reportcycle.report.approval",
+    "reportcycle.documents.convert",
+    "reportcycle.cycle.opening",
+    "reportcycle.documents.form_build",
+    "reportcycle.inbox.mailbox",
+    "reportcycle.outbox.sending",
+    "reportcycle.regime.schema",
+    "reportcycle.report.render",
+    "reportcycle.cycle.request_emails",
+    "reportcycle.outbox.smtp",
+    "reportcycle.cycle.status",
     "tasks.chase",
     "tasks.cycles",
     "tasks.inbox",
@@ -112,22 +112,22 @@ def step_open(mode: str, units: int, work: Path) -> Callable[[Step], None]:
 def _open_plain(step: Step, regime_path: Path, work: Path) -> None:
     from models.db import session
     from models.settings import get_settings
-    from reportcycle import cycles, requests
-    from reportcycle.regime import load_regime
+    from reportcycle.cycle import opening, request_emails
+    from reportcycle.regime.loading import load_regime
     from tasks.mail import send_outbox_now
 
     loaded = step.part("load regime", lambda: load_regime(regime_path))
     with session() as db:
         opened = step.part(
             "create cycle + requests",
-            lambda: cycles.open_cycle(
+            lambda: opening.open_cycle(
                 db, loaded=loaded, period_code=PERIOD, request=None, now=OPEN_AT
             ),
         )
         db.commit()
         step.part(
             "forms + compose + enqueue",
-            lambda: requests.queue_request_emails(
+            lambda: request_emails.queue_request_emails(
                 db, cycle_id=opened.cycle_id, now=OPEN_AT, settings=get_settings()
             ),
         )
@@ -136,7 +136,7 @@ def _open_plain(step: Step, regime_path: Path, work: Path) -> None:
     with session() as db:
         step.part(
             "request status",
-            lambda: requests.sync_request_status(db, cycle_id=opened.cycle_id, now=OPEN_AT),
+            lambda: request_emails.sync_request_status(db, cycle_id=opened.cycle_id, now=OPEN_AT),
         )
         db.commit()
     step.info.update(sent=report.sent, failed=report.failed)
@@ -169,8 +169,8 @@ def _fill_inbox(cycle_id: int, box: mailbox.Maildir) -> int:
     from models.db import session
     from models.settings import get_settings
     from models.tables import DataRequest
-    from reportcycle import forms
-    from reportcycle.requests import form_template, stamp_for
+    from reportcycle.cycle.request_emails import form_template, stamp_for
+    from reportcycle.documents.form_fill import fill_form
     from tests.factories import reply_with_form
 
     settings = get_settings()
@@ -194,7 +194,7 @@ def _fill_inbox(cycle_id: int, box: mailbox.Maildir) -> int:
                     for code in request.section_codes
                 }
                 values = dict.fromkeys(request.indicator_codes, "1.234")
-                filled[key] = forms.fill_form(template, sections=sections, indicators=values)
+                filled[key] = fill_form(template, sections=sections, indicators=values)
             form = stamp_for(db, request_id=request.id, template=filled[key], settings=settings)
             box.add(reply_with_form(token=request.token, sender=request.to_addresses[0], form=form))
             count += 1
@@ -266,21 +266,21 @@ def step_consolidate(mode: str, units: int, work: Path) -> Callable[[Step], None
 def _consolidate_plain(step: Step, code: str) -> None:
     from models.db import session
     from models.settings import get_settings
-    from reportcycle import consolidate
-    from reportcycle.status import find_cycle
+    from reportcycle.lookup import find_cycle
+    from reportcycle.report import approval
     from tasks.mail import send_outbox_now
 
     settings = get_settings()
     with session() as db:
         cycle = find_cycle(db, code)
         draft, _ = step.part(
-            "draft", lambda: consolidate.make_draft(db, cycle, now=DRAFT_AT, settings=settings)
+            "draft", lambda: approval.make_draft(db, cycle, now=DRAFT_AT, settings=settings)
         )
         db.commit()
-        decision = consolidate.Decision(approve=True, at=APPROVE_AT)
+        decision = approval.Decision(approve=True, at=APPROVE_AT)
         final = step.part(
             "approve: number, final DOCX + PDF",
-            lambda: consolidate.decide(db, cycle, draft, decision, settings=settings),
+            lambda: approval.decide(db, cycle, draft, decision, settings=settings),
         )
         db.commit()
         step.info.update(number=final.number_text, pdf=bool(final.pdf_path))

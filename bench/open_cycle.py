@@ -61,9 +61,9 @@ def main() -> None:
     regime_path = synthetic_regime(args.units, work / "regime.yaml")
 
     from models.db import migrate, session
-    from reportcycle import cycles, requests
     from reportcycle.clock import VN_TZ
-    from reportcycle.regime import load_regime
+    from reportcycle.cycle import opening, request_emails
+    from reportcycle.regime.loading import load_regime
     from tasks.mail import send_outbox_now
 
     now = datetime(2024, 6, 17, 8, tzinfo=VN_TZ)
@@ -71,9 +71,9 @@ def main() -> None:
     steps: dict[str, float] = {}
     loaded = timed("load regime", steps, lambda: load_regime(regime_path))
 
-    def create() -> cycles.OpenedCycle:
+    def create() -> opening.OpenedCycle:
         with session() as db:
-            opened = cycles.open_cycle(
+            opened = opening.open_cycle(
                 db, loaded=loaded, period_code="2024-H1", request=None, now=now
             )
             db.commit()
@@ -83,7 +83,7 @@ def main() -> None:
         from models.settings import get_settings
 
         with session() as db:
-            count = requests.queue_request_emails(
+            count = request_emails.queue_request_emails(
                 db, cycle_id=cycle_id, now=now, settings=get_settings()
             )
             db.commit()

@@ -14,7 +14,8 @@ from prefect.artifacts import (
 )
 
 from models.db import session
-from reportcycle.status import cycle_status, find_cycle
+from reportcycle.cycle.status import cycle_status
+from reportcycle.lookup import find_cycle
 
 
 def artifact_key(prefix: str, cycle_code: str) -> str:

@@ -9,9 +9,9 @@ from pydantic import BaseModel
 
 from flows.artifacts import Status, Summary, publish_open_cycles
 from flows.naming import run_name
-from reportcycle.chase import ChaseReport
 from reportcycle.clock import VN_TZ, resolve_now
-from reportcycle.outbox import SendReport
+from reportcycle.cycle.chase import ChaseReport
+from reportcycle.outbox.sending import SendReport
 from tasks.chase import queue_reminders
 from tasks.mail import send_outbox
 

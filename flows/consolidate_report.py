@@ -34,7 +34,7 @@ from pydantic import BaseModel, Field
 
 from flows.artifacts import artifact_key, publish_cycle
 from reportcycle.clock import resolve_now
-from reportcycle.consolidate import Decision
+from reportcycle.report.approval import Decision
 from tasks.mail import send_outbox
 from tasks.report import VersionInfo, decide, make_draft
 
@@ -173,7 +173,7 @@ def _cancel_superseded(cycle_code: str, *, keep: UUID) -> None:
 
     from models.db import session
     from models.report import ReportStatus, ReportVersion
-    from reportcycle.status import find_cycle
+    from reportcycle.lookup import find_cycle
 
     with session() as db:
         cycle = find_cycle(db, cycle_code)

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from flows.artifacts import Summary, publish_cycle
 from reportcycle.clock import VN_TZ, resolve_now
-from reportcycle.cycles import SuperiorRequest
+from reportcycle.superior_request import SuperiorRequest
 from tasks.cycles import create_cycle, queue_requests, record_request_outcomes
 from tasks.mail import send_outbox
 

@@ -21,8 +21,8 @@ from prefect.types.entrypoint import EntrypointType
 
 from flows.open_cycle import OpenCycleResult, open_cycle
 from reportcycle.clock import VN_TZ, resolve_now
-from reportcycle.regime import load_regime
-from reportcycle.schedules import DeploymentSpec, current_period_code, deployment_specs
+from reportcycle.cycle.schedules import DeploymentSpec, current_period_code, deployment_specs
+from reportcycle.regime.loading import load_regime
 
 # Prefect's serve() pauses its deployments when it stops, and pausing deletes their scheduled
 # runs: an opening due while the process was down (a reboot on 10/12) would never happen. Left

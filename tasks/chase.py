@@ -9,7 +9,7 @@ from prefect.cache_policies import NO_CACHE
 
 from models.db import session
 from models.settings import get_settings
-from reportcycle.chase import ChaseReport, chase
+from reportcycle.cycle.chase import ChaseReport, chase
 
 
 def chase_now(now: datetime) -> ChaseReport:

@@ -10,17 +10,18 @@ from prefect.cache_policies import NO_CACHE
 
 from models.db import session
 from models.settings import get_settings
-from reportcycle import cycles, requests
-from reportcycle.regime import load_regime
+from reportcycle.cycle import opening, request_emails
+from reportcycle.regime.loading import load_regime
+from reportcycle.superior_request import SuperiorRequest
 
 
 @task(name="create_cycle", cache_policy=NO_CACHE)
 def create_cycle(
-    regime_path: str, period: str, request: cycles.SuperiorRequest | None, now: datetime
-) -> cycles.OpenedCycle:
+    regime_path: str, period: str, request: SuperiorRequest | None, now: datetime
+) -> opening.OpenedCycle:
     loaded = load_regime(Path(regime_path))
     with session() as db:
-        opened = cycles.open_cycle(db, loaded=loaded, period_code=period, request=request, now=now)
+        opened = opening.open_cycle(db, loaded=loaded, period_code=period, request=request, now=now)
         db.commit()
     return opened
 
@@ -29,7 +30,7 @@ def create_cycle(
 def queue_requests(cycle_id: int, now: datetime) -> int:
     """Render forms and queue request emails for every unit not yet queued (one batch)."""
     with session() as db:
-        count = requests.queue_request_emails(
+        count = request_emails.queue_request_emails(
             db, cycle_id=cycle_id, now=now, settings=get_settings()
         )
         db.commit()
@@ -39,5 +40,5 @@ def queue_requests(cycle_id: int, now: datetime) -> int:
 @task(name="record_request_outcomes", cache_policy=NO_CACHE)
 def record_request_outcomes(cycle_id: int, now: datetime) -> None:
     with session() as db:
-        requests.sync_request_status(db, cycle_id=cycle_id, now=now)
+        request_emails.sync_request_status(db, cycle_id=cycle_id, now=now)
         db.commit()

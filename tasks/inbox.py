@@ -9,8 +9,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from models.settings import get_settings
-from reportcycle.collect import CollectReport, collect
-from reportcycle.mailin import source_from_settings
+from reportcycle.inbox.collect import CollectReport, collect
+from reportcycle.inbox.sources import source_from_settings
 
 
 def collect_now(now: datetime) -> CollectReport:

@@ -11,8 +11,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from models.settings import get_settings
-from reportcycle.outbox import SendReport, send_pending
-from reportcycle.smtp import open_transport
+from reportcycle.outbox.sending import SendReport, send_pending
+from reportcycle.outbox.smtp import open_transport
 
 
 def worker_name() -> str:

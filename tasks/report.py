@@ -12,9 +12,9 @@ from pydantic import BaseModel
 from models.db import session
 from models.report import ReportVersion
 from models.settings import get_settings
-from reportcycle import consolidate
-from reportcycle.report_texts import ConsolidationError
-from reportcycle.status import find_cycle
+from reportcycle.lookup import find_cycle
+from reportcycle.report import approval
+from reportcycle.report.texts import ConsolidationError
 
 
 class VersionInfo(BaseModel):
@@ -49,7 +49,7 @@ def _info(row: ReportVersion, cycle_code: str) -> VersionInfo:
 def make_draft_now(cycle_ref: str, now: datetime, flow_run_id: str | None) -> VersionInfo:
     with session() as db:
         cycle = find_cycle(db, cycle_ref)
-        row, rendered = consolidate.make_draft(
+        row, rendered = approval.make_draft(
             db, cycle, now=now, settings=get_settings(), flow_run_id=flow_run_id
         )
         db.commit()
@@ -62,18 +62,18 @@ def make_draft(cycle_ref: str, now: datetime, flow_run_id: str | None) -> Versio
     return make_draft_now(cycle_ref, now, flow_run_id)
 
 
-def decide_now(cycle_ref: str, draft_id: int, decision: consolidate.Decision) -> VersionInfo:
+def decide_now(cycle_ref: str, draft_id: int, decision: approval.Decision) -> VersionInfo:
     with session() as db:
         cycle = find_cycle(db, cycle_ref)
         draft = db.get(ReportVersion, draft_id)
         if draft is None:
             raise ConsolidationError(f"draft #{draft_id} does not exist")
-        row = consolidate.decide(db, cycle, draft, decision, settings=get_settings())
+        row = approval.decide(db, cycle, draft, decision, settings=get_settings())
         db.commit()
         return _info(row, cycle.code)
 
 
 @task(name="record_decision", cache_policy=NO_CACHE)
-def decide(cycle_ref: str, draft_id: int, decision: consolidate.Decision) -> VersionInfo:
+def decide(cycle_ref: str, draft_id: int, decision: approval.Decision) -> VersionInfo:
     """Approve (number, final DOCX and PDF, distribution queued) or request changes."""
     return decide_now(cycle_ref, draft_id, decision)

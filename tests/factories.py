@@ -44,25 +44,28 @@ def open_reference_cycle(now: datetime | None = None) -> int:
     """The reference cycle opened with the plain functions (no Prefect): requests sent."""
     from models.db import session
     from models.settings import get_settings
-    from reportcycle import cycles, requests
     from reportcycle.clock import VN_TZ
-    from reportcycle.regime import load_regime
+    from reportcycle.cycle import opening, request_emails
+    from reportcycle.regime.loading import load_regime
+    from reportcycle.superior_request import SuperiorRequest
     from tasks.mail import send_outbox_now
     from tests.conftest import REFERENCE_REGIME
 
     at = now or datetime(2024, 6, 17, 8, tzinfo=VN_TZ)
-    request = cycles.SuperiorRequest(
+    request = SuperiorRequest(
         ref="2608/CV/BTGTU", date=date(2024, 6, 10), sender="Ban Tuyên giáo Tỉnh ủy"
     )
     with session() as db:
-        opened = cycles.open_cycle(
+        opened = opening.open_cycle(
             db,
             loaded=load_regime(REFERENCE_REGIME),
             period_code="2024-H1",
             request=request,
             now=at,
         )
-        requests.queue_request_emails(db, cycle_id=opened.cycle_id, now=at, settings=get_settings())
+        request_emails.queue_request_emails(
+            db, cycle_id=opened.cycle_id, now=at, settings=get_settings()
+        )
         db.commit()
     send_outbox_now(at, opened.cycle_id)
     return opened.cycle_id

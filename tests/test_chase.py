@@ -14,11 +14,11 @@ from models.db import session
 from models.inbound import Submission
 from models.settings import Settings, get_settings
 from models.tables import DataRequest, OutboundMessage
-from reportcycle import forms
+from reportcycle.calendar.workdays import WorkCalendar
 from reportcycle.clock import VN_TZ
-from reportcycle.requests import render_form
-from reportcycle.review import decide
-from reportcycle.workcal import WorkCalendar
+from reportcycle.cycle.request_emails import render_form
+from reportcycle.documents import form_fill, form_read
+from reportcycle.inbox.review import decide
 from tasks.chase import chase_now
 from tasks.inbox import collect_now
 from tasks.mail import send_outbox_now
@@ -54,7 +54,7 @@ def _reply(settings: Settings, unit: str, *, only: str | None = None) -> None:
     else:
         with session() as db:
             _, blank = render_form(db, request_id=request.id or 0, settings=get_settings())
-        form = forms.fill_form(blank, sections={only: ["Chỉ mục này."]}, indicators={})
+        form = form_fill.fill_form(blank, sections={only: ["Chỉ mục này."]}, indicators={})
     deliver(
         settings.inbox_maildir,
         reply_with_form(token=request.token, sender=request.to_addresses[0], form=form),
@@ -168,7 +168,7 @@ def test_reminders_carry_the_form_and_reach_the_unit(settings: Settings) -> None
         if "Nhắc hạn" in str(m["Subject"]) and request.token in str(m["Subject"])
     ]
     (attachment,) = list(reminder.iter_attachments())
-    assert forms.read_form(attachment.get_payload(decode=True)).token == request.token  # type: ignore[arg-type]
+    assert form_read.read_form(attachment.get_payload(decode=True)).token == request.token  # type: ignore[arg-type]
     assert f"baocao+{request.token}@example.org" in str(reminder["Reply-To"])
     text = reminder.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "chưa nhận được thông tin" in text

@@ -11,11 +11,12 @@ from models.db import session
 from models.inbound import InboundMessage, Submission
 from models.settings import Settings, get_settings
 from models.tables import DataRequest
-from reportcycle import forms
 from reportcycle.clock import VN_TZ
-from reportcycle.requests import render_form
-from reportcycle.review import decide, pending_reviews
-from reportcycle.status import cycle_status, find_cycle
+from reportcycle.cycle.request_emails import render_form
+from reportcycle.cycle.status import cycle_status
+from reportcycle.documents import form_fill
+from reportcycle.inbox.review import decide, pending_reviews
+from reportcycle.lookup import find_cycle
 from tasks.inbox import collect_now
 from tasks.mail import send_outbox_now
 from tests.factories import deliver, maildir_messages, open_reference_cycle, reply_with_form
@@ -45,7 +46,7 @@ def _form(unit: str, sections: dict[str, list[object]], values: dict[str, str]) 
     with session() as db:
         assert request.id is not None
         _, blank = render_form(db, request_id=request.id, settings=get_settings())
-    return forms.fill_form(blank, sections=sections, indicators=values)  # type: ignore[arg-type]
+    return form_fill.fill_form(blank, sections=sections, indicators=values)  # type: ignore[arg-type]
 
 
 def _dptth_reply(**overrides: object) -> bytes:

@@ -16,8 +16,8 @@ from models.db import session
 from models.inbound import InboundMessage, InboundStatus, Submission
 from models.settings import Settings, get_settings
 from models.tables import DataRequest, OutboundMessage
-from reportcycle import forms
-from reportcycle.requests import render_form
+from reportcycle.cycle.request_emails import render_form
+from reportcycle.documents import form_fill
 from tests.conftest import REPO
 from tests.factories import deliver, maildir_messages, open_reference_cycle, reply_with_form
 
@@ -56,7 +56,7 @@ def _deliver_replies(settings: Settings) -> None:
             assert request.id is not None
             _, blank = render_form(db, request_id=request.id, settings=get_settings())
             text = f"Nội dung của {request.unit_name}."
-            form = forms.fill_form(
+            form = form_fill.fill_form(
                 blank, sections={UNITS[request.unit_code]: [text]}, indicators={}
             )
             deliver(

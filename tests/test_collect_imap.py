@@ -9,9 +9,9 @@ from models.db import session
 from models.inbound import InboundMessage, MailboxState
 from models.settings import Settings, get_settings
 from models.tables import DataRequest
-from reportcycle import forms
 from reportcycle.clock import parse_now
-from reportcycle.requests import render_form
+from reportcycle.cycle.request_emails import render_form
+from reportcycle.documents import form_fill
 from tasks.inbox import collect_now
 from tasks.mail import send_outbox_now
 from tests.factories import maildir_messages, open_reference_cycle, reply_with_form
@@ -26,7 +26,7 @@ def _reply(unit: str) -> bytes:
         request = db.exec(select(DataRequest).where(DataRequest.unit_code == unit)).one()
         assert request.id is not None
         _, blank = render_form(db, request_id=request.id, settings=get_settings())
-    form = forms.fill_form(
+    form = form_fill.fill_form(
         blank,
         sections={code: ["Nội dung."] for code in request.section_codes},
         indicators=dict.fromkeys(request.indicator_codes, "1"),

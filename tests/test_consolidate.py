@@ -17,16 +17,20 @@ from models.db import session
 from models.report import IssuedNumber, ReportKind, ReportStatus, ReportVersion
 from models.settings import Settings
 from models.tables import Cycle, DataRequest, OutboundMessage
-from reportcycle import consolidate, cycles
+from reportcycle import lookup
 from reportcycle.clock import VN_TZ
-from reportcycle.consolidate import Decision
-from reportcycle.merge import UnitContribution, indicator_table, merge_section
-from reportcycle.numbering import issue_number, set_counter
-from reportcycle.regime import Aggregate, Indicator, load_regime
-from reportcycle.report import Gathered, build_report_context
-from reportcycle.report_model import Para, TableBlock
-from reportcycle.report_texts import ConsolidationError, read_text_file, set_text
-from reportcycle.status import cycle_status
+from reportcycle.cycle import opening
+from reportcycle.cycle.status import cycle_status
+from reportcycle.regime.loading import load_regime
+from reportcycle.regime.schema import Aggregate, Indicator
+from reportcycle.report import approval
+from reportcycle.report.approval import Decision
+from reportcycle.report.build import build_report_context
+from reportcycle.report.context import Para, TableBlock
+from reportcycle.report.gather import Gathered
+from reportcycle.report.merge import UnitContribution, indicator_table, merge_section
+from reportcycle.report.numbering import issue_number, set_counter
+from reportcycle.report.texts import ConsolidationError, read_text_file, set_text
 from tasks.inbox import collect_now
 from tests.conftest import REFERENCE_REGIME
 from tests.factories import deliver, open_reference_cycle, reply_with_form
@@ -167,7 +171,7 @@ def _cycle() -> Cycle:
 
 def _draft(settings: Settings, at: datetime = DRAFTED, run: str | None = None) -> ReportVersion:
     with session() as db:
-        row, _ = consolidate.make_draft(
+        row, _ = approval.make_draft(
             db, db.exec(select(Cycle)).one(), now=at, settings=settings, flow_run_id=run
         )
         db.commit()
@@ -177,7 +181,7 @@ def _draft(settings: Settings, at: datetime = DRAFTED, run: str | None = None) -
 def _decide(settings: Settings, draft: ReportVersion, decision: Decision) -> ReportVersion:
     with session() as db:
         cycle = db.exec(select(Cycle)).one()
-        row = consolidate.decide(
+        row = approval.decide(
             db, cycle, db.get(ReportVersion, draft.id) or draft, decision, settings=settings
         )
         db.commit()
@@ -279,7 +283,7 @@ def test_an_approval_rerun_after_a_crash_keeps_its_number(settings: Settings) ->
     draft = _draft(settings)
     with session() as db:
         cycle = db.exec(select(Cycle)).one()
-        regime = cycles.regime_of(db, cycle)
+        regime = lookup.regime_of(db, cycle)
         issue_number(db, cycle, regime, on=APPROVED.date(), at=APPROVED)
         db.commit()  # … and the process dies here
     final = _decide(settings, draft, Decision(approve=True, at=APPROVED))
@@ -293,7 +297,7 @@ def test_an_approval_rerun_after_a_crash_keeps_its_number(settings: Settings) ->
 
 def _open(period: str) -> Cycle:
     with session() as db:
-        opened = cycles.open_cycle(
+        opened = opening.open_cycle(
             db,
             loaded=load_regime(REFERENCE_REGIME),
             period_code=period,
@@ -308,7 +312,7 @@ def _number(cycle: Cycle, on: date) -> str:
     with session() as db:
         found = db.get(Cycle, cycle.id)
         assert found is not None
-        issued = issue_number(db, found, cycles.regime_of(db, found), on=on, at=APPROVED)
+        issued = issue_number(db, found, lookup.regime_of(db, found), on=on, at=APPROVED)
         db.commit()
         return issued.text
 

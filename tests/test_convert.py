@@ -13,8 +13,8 @@ from pathlib import Path
 import docx
 import pytest
 
-from reportcycle import convert as convert_module
-from reportcycle.convert import ConversionError, convert
+from reportcycle.documents import convert as convert_module
+from reportcycle.documents.convert import ConversionError, convert
 
 PARAGRAPHS = [
     "Thực hiện văn bản số 2608/CV/BTGTU ngày 10/6/2024 của Ban Tuyên giáo Tỉnh ủy",

@@ -15,18 +15,17 @@ import docx
 import pytest
 from lxml import etree
 
-from reportcycle.forms import (
-    FormError,
-    Paragraph,
-    Table,
+from reportcycle.documents.blocks import Paragraph, Table
+from reportcycle.documents.form_build import (
     build_form_template,
-    fill_form,
     form_filename,
-    parse_number_vi,
-    read_form,
     stamp_form,
 )
-from reportcycle.regime import Regime, load_regime
+from reportcycle.documents.form_fill import fill_form
+from reportcycle.documents.form_read import parse_number_vi, read_form
+from reportcycle.documents.package import FormError
+from reportcycle.regime.loading import load_regime
+from reportcycle.regime.schema import Regime
 from tests.factories import zip_of
 
 REGIME_FILE = Path(__file__).resolve().parents[1] / "regimes" / "dong-nai-ttdn-6-thang.yaml"

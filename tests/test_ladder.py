@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
+from reportcycle.calendar.workdays import WorkCalendar
 from reportcycle.clock import VN_TZ
-from reportcycle.ladder import due_rung, next_reminder_at, rung_dates
-from reportcycle.regime import ReminderStep
-from reportcycle.workcal import WorkCalendar
+from reportcycle.cycle.ladder import due_rung, next_reminder_at, rung_dates
+from reportcycle.regime.schema import ReminderStep
 
 STEPS = (
     ReminderStep(working_days=-3),

@@ -10,9 +10,9 @@ import unicodedata
 import docx
 import pytest
 
-from reportcycle import legacy
-from reportcycle.legacy import LETTERS, TCVN3, VNI, detect_legacy, to_unicode
-from reportcycle.vntext import nfc
+from reportcycle.documents import legacy_encodings
+from reportcycle.documents.legacy_encodings import LETTERS, TCVN3, VNI, detect_legacy, to_unicode
+from reportcycle.vietnamese import nfc
 from tests.factories import zip_of
 
 REFERENCE_SENTENCES = [
@@ -97,14 +97,14 @@ def test_tcvn3_table_matches_glibc_tcvn5712() -> None:
     ],
 )
 def test_hand_written_samples_decode(
-    legacy_text: str, encoding: legacy.Encoding, expected: str
+    legacy_text: str, encoding: legacy_encodings.Encoding, expected: str
 ) -> None:
     assert to_unicode(legacy_text, encoding) == expected
 
 
 @pytest.mark.parametrize("text", [*REFERENCE_SENTENCES, ALL_LETTERS, ALL_CAPITALS])
 @pytest.mark.parametrize("encoding", ["tcvn3", "vni"])
-def test_round_trip_detects_and_restores(text: str, encoding: legacy.Encoding) -> None:
+def test_round_trip_detects_and_restores(text: str, encoding: legacy_encodings.Encoding) -> None:
     garbled = to_tcvn3(text) if encoding == "tcvn3" else to_vni(text)
     assert garbled != text
     assert detect_legacy(garbled) == encoding
@@ -188,7 +188,7 @@ def test_a_stray_legacy_word_in_unicode_text_is_not_enough() -> None:
     ],
 )
 def test_font_encoding(name: str, expected: str | None) -> None:
-    assert legacy.font_encoding(name) == expected
+    assert legacy_encodings.font_encoding(name) == expected
 
 
 def _docx_with_fonts() -> bytes:
@@ -204,8 +204,8 @@ def _docx_with_fonts() -> bytes:
 
 def test_fonts_in_docx_reads_document_and_styles() -> None:
     data = _docx_with_fonts()
-    assert {".VnTime", "VNI-Times", "Times New Roman"} <= legacy.fonts_in_docx(data)
-    assert legacy.legacy_fonts_in_docx(data) == {".VnTime", "VNI-Times"}
+    assert {".VnTime", "VNI-Times", "Times New Roman"} <= legacy_encodings.fonts_in_docx(data)
+    assert legacy_encodings.legacy_fonts_in_docx(data) == {".VnTime", "VNI-Times"}
 
 
 def test_fonts_in_docx_does_not_resolve_entities() -> None:
@@ -215,15 +215,15 @@ def test_fonts_in_docx_does_not_resolve_entities() -> None:
         b'<w:body><w:p><w:r><w:rPr><w:rFonts w:ascii=".VnTime"/></w:rPr><w:t>&x;</w:t>'
         b"</w:r></w:p></w:body></w:document>"
     )
-    assert legacy.legacy_fonts_in_docx(zip_of({"word/document.xml": xml})) == {".VnTime"}
+    assert legacy_encodings.legacy_fonts_in_docx(zip_of({"word/document.xml": xml})) == {".VnTime"}
 
 
 def test_fonts_in_docx_refuses_oversized_parts_and_non_zips() -> None:
-    bomb = zip_of({"word/document.xml": b" " * (legacy.MAX_PART_BYTES + 1)})
+    bomb = zip_of({"word/document.xml": b" " * (legacy_encodings.MAX_PART_BYTES + 1)})
     assert len(bomb) < 1_000_000
     with pytest.raises(ValueError, match="over"):
-        legacy.fonts_in_docx(bomb)
+        legacy_encodings.fonts_in_docx(bomb)
     with pytest.raises(ValueError, match="not a DOCX"):
-        legacy.fonts_in_docx(b"not a zip")
+        legacy_encodings.fonts_in_docx(b"not a zip")
     with pytest.raises(ValueError, match="not well-formed"):
-        legacy.fonts_in_docx(zip_of({"word/styles.xml": b"<w:styles"}))
+        legacy_encodings.fonts_in_docx(zip_of({"word/styles.xml": b"<w:styles"}))

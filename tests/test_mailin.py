@@ -18,15 +18,10 @@ from sqlmodel import select
 from models.db import session
 from models.inbound import MailboxState
 from models.settings import Settings
-from reportcycle.mailin import (
-    DONE_KEYWORD,
-    Fetched,
-    ImapSource,
-    MaildirSource,
-    MailSource,
-    MailSourceError,
-    source_from_settings,
-)
+from reportcycle.inbox.imap import ImapSource
+from reportcycle.inbox.mailbox import DONE_KEYWORD, Fetched, MailSource, MailSourceError
+from reportcycle.inbox.maildir import MaildirSource
+from reportcycle.inbox.sources import source_from_settings
 from tests.imap_server import Dovecot, dovecot_server, free_ports, imap_mailbox  # noqa: F401
 
 KINDS = ["imap", "imaps"]  # STARTTLS on the plain port, and TLS from the first byte

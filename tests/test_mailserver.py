@@ -13,7 +13,7 @@ from pathlib import Path
 
 import aiosmtplib
 
-from reportcycle.mailserver import LocalMailServer, maildir_message_ids
+from reportcycle.outbox.local_server import LocalMailServer, maildir_message_ids
 
 SUBJECT = "Đề nghị báo cáo kết quả 6 tháng đầu năm 2025 – Sở Tài nguyên và Môi trường"
 BODY = "Kính gửi Sở Tài nguyên và Môi trường,\nĐề nghị quý Sở gửi báo cáo trước ngày 15/6.\n"

@@ -11,15 +11,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from reportcycle.mailtext import (
-    attachments,
-    body_text,
-    decode_bytes,
-    html_to_text,
-    is_auto_reply,
-    is_bounce,
-    strip_quoted,
-)
+from reportcycle.inbox.body_text import body_text, decode_bytes, html_to_text, strip_quoted
+from reportcycle.inbox.message_parts import attachments, is_auto_reply, is_bounce
 
 OWN = "Kính gửi Văn phòng UBND tỉnh,\nSở Ngoại vụ gửi số liệu: 212.000 người theo dõi.\nTrân trọng."
 REQUEST = "Đề nghị các đơn vị báo cáo kết quả công tác thông tin đối ngoại 6 tháng đầu năm 2024."

@@ -9,7 +9,7 @@ from datetime import datetime
 from email.message import EmailMessage
 
 from reportcycle.clock import VN_TZ
-from reportcycle.mime import Part, compose
+from reportcycle.outbox.mime import Part, compose
 
 LONG_NAME = "Phiếu cung cấp thông tin - Đài Phát thanh – Truyền hình Đồng Nai - " * 3 + ".docx"
 

@@ -15,14 +15,16 @@ from flows.open_cycle import OpenCycleResult, open_cycle
 from models.db import session
 from models.settings import Settings
 from models.tables import AuditEvent, Cycle, DataRequest, OutboundMessage
-from reportcycle import cycles, forms
 from reportcycle.clock import VN_TZ
-from reportcycle.regime import load_regime
+from reportcycle.cycle import opening
+from reportcycle.documents import form_read
+from reportcycle.regime.loading import load_regime
+from reportcycle.superior_request import SuperiorRequest
 from tests.conftest import REFERENCE_REGIME
 from tests.factories import attachments, maildir_messages
 
 OPENED_AT = datetime(2024, 6, 17, 8, 0, tzinfo=VN_TZ)
-REQUEST = cycles.SuperiorRequest(
+REQUEST = SuperiorRequest(
     ref="2608/CV/BTGTU", date=date(2024, 6, 10), sender="Ban Tuyên giáo Tỉnh ủy"
 )
 CODE = "dong-nai-ttdn-6-thang-2024-H1"
@@ -73,7 +75,7 @@ def test_opening_the_reference_cycle_emails_each_unit_its_own_form(
     )
     assert filename == request.form_filename
 
-    parsed = forms.read_form(form)
+    parsed = form_read.read_form(form)
     assert parsed.token == request.token
     assert set(parsed.sections) == {"3b"}
     assert set(parsed.indicators) == {
@@ -104,7 +106,7 @@ def test_a_run_that_died_after_creating_requests_is_finished_by_the_next(
 ) -> None:
     loaded = load_regime(REFERENCE_REGIME)
     with session() as db:  # what a run killed right after its first task leaves behind
-        cycles.open_cycle(db, loaded=loaded, period_code="2024-H1", request=REQUEST, now=OPENED_AT)
+        opening.open_cycle(db, loaded=loaded, period_code="2024-H1", request=REQUEST, now=OPENED_AT)
         db.commit()
     result = _open()
     assert not result.created

@@ -24,9 +24,11 @@ from sqlmodel import Session, col, select
 from models.db import session
 from models.settings import Settings
 from models.tables import AuditEvent, MessageStatus, OutboundMessage
-from reportcycle.mailserver import LocalMailServer, maildir_message_ids
-from reportcycle.outbox import enqueue, recover_stuck, requeue_uncertain, send_pending
-from reportcycle.smtp import OutgoingMail, SendResult, SmtpTransport, open_transport
+from reportcycle.outbox.local_server import LocalMailServer, maildir_message_ids
+from reportcycle.outbox.queue import enqueue
+from reportcycle.outbox.recovery import recover_stuck, requeue_uncertain
+from reportcycle.outbox.sending import send_pending
+from reportcycle.outbox.smtp import OutgoingMail, SendResult, SmtpTransport, open_transport
 
 NOW = datetime(2025, 6, 2, 1, 0, tzinfo=UTC)
 LEASE = 600

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from flows.artifacts import artifact_key
-from reportcycle.regime import load_regime
+from reportcycle.regime.loading import load_regime
 from tests.browser import CHROMIUM, Browser, BrowserError
 from tests.conftest import REFERENCE_REGIME, REPO
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reportcycle.regime import RegimeError, load_regime
+from reportcycle.regime.loading import RegimeError, load_regime
 from tests.conftest import REFERENCE_REGIME
 
 

@@ -22,15 +22,16 @@ from docx.shared import Length, Mm
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-from reportcycle.convert import convert
-from reportcycle.report_docx import MOTTO, MOTTO_NATION, finalize_edited, issuer_lines, render_docx
-from reportcycle.report_model import (
+from reportcycle.documents.convert import convert
+from reportcycle.report.context import (
     Para,
     ReportContext,
     ReportSection,
     SignatureBlock,
     TableBlock,
 )
+from reportcycle.report.finalize import finalize_edited
+from reportcycle.report.render import MOTTO, MOTTO_NATION, issuer_lines, render_docx
 from tests.docx_layout import (
     Layout,
     ParagraphLook,

@@ -21,9 +21,9 @@ from prefect.states import Scheduled, State
 from flows.open_cycle import OpenCycleResult
 from flows.serve import build_deployments, open_current_cycle
 from models.settings import Settings
+from reportcycle.calendar.periods import PeriodKind, period_containing
 from reportcycle.clock import VN_TZ
-from reportcycle.regime import load_regime
-from reportcycle.schedules import (
+from reportcycle.cycle.schedules import (
     TIMEZONE,
     DeploymentSpec,
     current_period_code,
@@ -31,7 +31,7 @@ from reportcycle.schedules import (
     next_fire_times,
     open_cron,
 )
-from reportcycle.workcal import PeriodKind, period_containing
+from reportcycle.regime.loading import load_regime
 from tests.conftest import REFERENCE_REGIME, REPO
 from tests.factories import maildir_messages
 

@@ -2,24 +2,21 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from reportcycle import workcal
-from reportcycle.workcal import (
-    CONFIGURED_DAY_OFF,
-    OFFICIAL_SWAPS,
+from reportcycle.calendar import workdays
+from reportcycle.calendar.dates import format_date_short, format_date_vi
+from reportcycle.calendar.periods import (
     DeadlineRule,
     Period,
     PeriodKind,
     WindowRule,
-    WorkCalendar,
     deadline,
-    format_date_short,
-    format_date_vi,
     next_period,
     parse_period,
     period_containing,
     previous_period,
     window,
 )
+from reportcycle.calendar.workdays import CONFIGURED_DAY_OFF, OFFICIAL_SWAPS, WorkCalendar
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +106,7 @@ def test_official_swaps_hold_even_if_the_library_knows_none_of_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # holidays<0.6x has no 29 Tết, adjacent National Day, swaps nor make-up Saturdays.
-    monkeypatch.setattr(workcal, "_library_year", lambda year: ({}, frozenset()))
+    monkeypatch.setattr(workdays, "_library_year", lambda year: ({}, frozenset()))
     bare = WorkCalendar()
     for d in OFFICIAL_SWAPS.days_off:
         assert not bare.is_working_day(d), d

@@ -1,0 +1,27 @@
+"""The `reportcycle` command line: the app, built from each room's command group."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from reportcycle.cli import cycle, database, inbox, outbox, regime, report, serve
+from reportcycle.demo import command as demo
+
+# No telemetry from the temporary Prefect server: these machines have no route out.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        no_args_is_help=True,
+        add_completion=False,
+        help="Periodic reporting cycles: request, collect, chase, consolidate.",
+    )
+    for group in (database, regime, cycle, inbox, outbox, report, serve, demo):
+        group.register(app)
+    return app
+
+
+app = build_app()

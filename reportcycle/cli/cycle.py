@@ -1,0 +1,148 @@
+"""The cycle's commands: `cycle open`, `cycle set-text`, `status`, `chase`."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reportcycle.cli.common import CycleArg, NowOption, err, fail, migrate, out
+from reportcycle.clock import parse_now, resolve_now
+from reportcycle.regime.loading import RegimeError, load_regime
+from reportcycle.regime.schema import Regime
+from reportcycle.superior_request import SuperiorRequest
+
+
+def cycle_open(
+    regime_file: Path,
+    period: Annotated[str, typer.Option(help="e.g. 2024-H1, 2024-Q3, 2024-M07, 2024")],
+    request_ref: Annotated[
+        str | None, typer.Option(help="superior's document, 2608/CV/BTGTU")
+    ] = None,
+    request_date: Annotated[str | None, typer.Option(help="its date, 2024-06-10")] = None,
+    request_from: Annotated[str | None, typer.Option(help="its sender")] = None,
+    now: NowOption = None,
+) -> None:
+    """Open a cycle: one request per unit, each emailed with its DOCX form."""
+    from flows.open_cycle import open_cycle
+
+    try:
+        at = parse_now(now)
+        loaded = load_regime(regime_file)
+        request = _superior_request(request_ref, request_date, request_from, loaded.regime)
+    except RegimeError as exc:
+        raise fail(f"regime file is invalid (run `reportcycle regime check`):\n{exc}") from None
+    except (ValueError, FileNotFoundError) as exc:
+        raise fail(str(exc)) from None
+    migrate()
+    result = open_cycle(str(regime_file.resolve()), period, request, at)
+    if not result.created and result.queued == 0 and result.sent == 0:
+        out.print(f"cycle {result.cycle_code} is already open; nothing created, nothing sent.")
+    else:
+        verb = "opened" if result.created else "resumed"
+        out.print(
+            f"cycle {result.cycle_code} {verb}: {result.queued} request(s) queued, "
+            f"{result.sent} sent, {result.failed} failed."
+        )
+    if result.failed:
+        err.print(f"see `reportcycle status {result.cycle_code}` for the failures", style="yellow")
+        raise typer.Exit(2)
+
+
+def _superior_request(
+    ref: str | None, on: str | None, sender: str | None, regime: Regime
+) -> SuperiorRequest | None:
+    if ref is None and on is None and sender is None:
+        return None
+    if ref is None or on is None:
+        raise ValueError(
+            "--request-ref and --request-date go together (and --request-from, "
+            "unless the regime names a requester)"
+        )
+    sender = sender or (regime.requester.name if regime.requester else None)
+    if sender is None:
+        raise ValueError("--request-from is needed: the regime names no requester")
+    try:
+        when = date.fromisoformat(on)
+    except ValueError:
+        raise ValueError(f"--request-date {on!r} is not a date like 2024-06-10") from None
+    return SuperiorRequest(ref=ref, date=when, sender=sender)
+
+
+def cycle_set_text(
+    cycle: CycleArg,
+    section: Annotated[str, typer.Argument(help="section code, e.g. 1 or 4")],
+    file: Annotated[Path, typer.Argument(help="a UTF-8 .txt or a .docx; one paragraph a line")],
+    now: NowOption = None,
+) -> None:
+    """Give the text of a section the secretariat writes itself (context, next steps); the
+    next `consolidate` uses it. Lines starting with "- " become bullets."""
+    from models.db import session
+    from reportcycle.lookup import find_cycle
+    from reportcycle.report.texts import ConsolidationError, read_text_file, set_text
+
+    migrate()
+    try:
+        at = resolve_now(parse_now(now))
+        paragraphs = read_text_file(file)
+        with session() as db:
+            found = find_cycle(db, cycle)
+            set_text(db, found, section, paragraphs, source_name=file.name, now=at, actor="cli")
+            db.commit()
+    except (ConsolidationError, LookupError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    out.print(f"section {section} of {cycle}: {len(paragraphs)} paragraph(s) from {file.name}.")
+
+
+def status(
+    cycle: Annotated[str, typer.Argument(help="cycle code, e.g. dong-nai-ttdn-6-thang-2024-H1")],
+    as_json: Annotated[bool, typer.Option("--json", help="the documented JSON schema")] = False,
+) -> None:
+    """One line per unit: request sent, when, failures."""
+    from models.db import session
+    from reportcycle.cli.views import status_table
+    from reportcycle.cycle.status import cycle_status
+    from reportcycle.lookup import find_cycle
+
+    migrate()
+    with session() as db:
+        try:
+            data = cycle_status(db, find_cycle(db, cycle))
+        except LookupError as exc:
+            raise fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        status_table(out, data)
+
+
+def chase(now: NowOption = None) -> None:
+    """Send the reminders and escalations due now, and the secretariat's daily digest."""
+    from flows.chase_late_units import chase_late_units
+
+    try:
+        at = parse_now(now)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    migrate()
+    result = chase_late_units(at)
+    if result.skipped and not result.reminders:
+        out.print(f"nothing sent: {result.skipped}.")
+        return
+    reminded = ", ".join(f"{unit} (lần {rung})" for unit, rung in result.reminders.items())
+    out.print(
+        f"{len(result.reminders)} reminder(s) queued{': ' + reminded if reminded else ''};"
+        f" {result.digests} digest(s); {result.sent} message(s) sent."
+    )
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(no_args_is_help=True, help="Reporting cycles.")
+    group.command("open")(cycle_open)
+    group.command("set-text")(cycle_set_text)
+    app.add_typer(group, name="cycle")
+    app.command("status")(status)
+    app.command("chase")(chase)

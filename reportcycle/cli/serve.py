@@ -1,0 +1,40 @@
+"""`reportcycle serve`: every flow as a Prefect deployment on its schedule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reportcycle.cli.common import fail, migrate, out
+from reportcycle.regime.loading import RegimeError, load_regime
+
+
+def serve(
+    regime_files: Annotated[
+        list[Path] | None, typer.Argument(help="regimes to schedule (default: regimes/*.yaml)")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="flow runs at once in this process")] = 4,
+) -> None:
+    """Serve every flow as a Prefect deployment on its schedule (Asia/Ho_Chi_Minh); Ctrl+C
+    stops. Watch them in the Prefect UI."""
+    from flows.serve import serve_all
+    from reportcycle.cycle.schedules import deployment_specs
+
+    paths = regime_files or sorted(Path("regimes").glob("*.yaml"))
+    if not paths:
+        raise fail("no regime files: give them as arguments, or run from the repository")
+    for path in paths:
+        try:
+            load_regime(path)
+        except (RegimeError, FileNotFoundError) as exc:
+            raise fail(f"{path}: {exc}") from None
+    migrate()
+    for spec in deployment_specs(paths):
+        out.print(f"deployment {spec.name}: {spec.cron} ({spec.timezone})", highlight=False)
+    serve_all(paths, limit=limit)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

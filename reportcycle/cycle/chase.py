@@ -1,0 +1,188 @@
+"""Chasing late units: reminders on the regime's ladder, escalation to the unit's head, and a
+daily digest for the secretariat. The plain functions behind the `chase-late-units` flow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from models.db import audit_many
+from models.inbound import ReviewState, Submission
+from models.settings import Settings
+from models.tables import Cycle, CycleStatus, DataRequest, OutboundMessage, Unit
+from reportcycle.calendar.dates import format_date_vi
+from reportcycle.clock import VN_TZ
+from reportcycle.cycle.digest import queue_digest, sent_rungs
+from reportcycle.cycle.ladder import due_rung, in_office_hours
+from reportcycle.cycle.request_emails import TemplateCache, render_form, unit_message
+from reportcycle.lookup import (
+    calendar_for,
+    counted_submission,
+    cycle_context,
+    regime_of,
+    submissions_by_request,
+)
+from reportcycle.outbox.queue import QueueItem, enqueue_many
+from reportcycle.regime.schema import Regime
+
+
+@dataclass
+class ChaseReport:
+    skipped: str | None = None  # why nothing was considered (a holiday, out of office hours)
+    reminders: dict[str, int] = field(default_factory=dict)  # unit code -> rung (1-based)
+    digests: int = 0
+
+
+def reminder_key(cycle: Cycle, request: DataRequest, rung: int) -> str:
+    return f"{cycle.code}/{request.unit_code}/reminder/{rung + 1}"
+
+
+def chase(db: Session, *, now: datetime, settings: Settings) -> ChaseReport:
+    """Queue every reminder and digest due at `now` for the open cycles (not committed)."""
+    report = ChaseReport()
+    cycles = db.exec(select(Cycle).where(col(Cycle.status) == CycleStatus.OPEN)).all()
+    for cycle in cycles:
+        regime = regime_of(db, cycle)
+        calendar = calendar_for(regime)
+        if not in_office_hours(now, calendar, settings.office_start, settings.office_end):
+            report.skipped = _why_not(now, calendar)
+            continue
+        report.reminders.update(_queue_reminders(db, cycle, regime, now=now, settings=settings))
+        report.digests += queue_digest(db, cycle, regime, now=now, settings=settings)
+    return report
+
+
+def _why_not(now: datetime, calendar: Any) -> str:
+    local = now.astimezone(VN_TZ)
+    if not calendar.is_working_day(local.date()):
+        name = calendar.holiday_name(local.date())
+        return f"{local.date()} is not a working day" + (f" ({name})" if name else "")
+    return f"{local:%H:%M} is outside office hours"
+
+
+def _queue_reminders(
+    db: Session, cycle: Cycle, regime: Regime, *, now: datetime, settings: Settings
+) -> dict[str, int]:
+    """Queue the due rung for every unit still missing something; {unit: rung} queued now."""
+    requests = db.exec(
+        select(DataRequest).where(DataRequest.cycle_id == cycle.id).order_by(col(DataRequest.id))
+    ).all()
+    versions = submissions_by_request(db, cycle)
+    sent, calendar = sent_rungs(db, cycle), calendar_for(regime)
+    context = cycle_context(cycle, regime, settings)
+    cache: TemplateCache = {}
+    due: dict[str, tuple[QueueItem, int]] = {}
+    for request in requests:
+        missing = _still_missing(versions.get(request.id or 0, []))
+        rung = (
+            None
+            if missing is None
+            else due_rung(
+                deadline=request.deadline,
+                steps=regime.reminders,
+                calendar=calendar,
+                sent=sent.get(request.unit_code, set()),
+                now=now,
+                start=settings.office_start,
+                end=settings.office_end,
+            )
+        )
+        if rung is None or missing is None:
+            continue
+        message = _reminder(
+            db, cycle, regime, request, rung, missing, context, now, settings, cache
+        )
+        item = QueueItem(
+            reminder_key(cycle, request, rung), "reminder", message, cycle.id, request.id
+        )
+        due[request.unit_code] = (item, rung)
+    created = enqueue_many(db, [item for item, _ in due.values()], now=now)
+    audit_many(
+        db,
+        [
+            {
+                "at": now,
+                "actor": "system",
+                "action": "request.reminded",
+                "entity": "datarequest",
+                "entity_id": item.request_id,
+                "cycle_id": cycle.id,
+                "details": {
+                    "key": item.key,
+                    "rung": rung + 1,
+                    "escalated": regime.reminders[rung].escalate,
+                },
+            }
+            for item, rung in due.values()
+            if item.key in created
+        ],
+    )
+    return {unit: rung + 1 for unit, (item, rung) in due.items() if item.key in created}
+
+
+def _still_missing(versions: list[Submission]) -> list[tuple[str, str]] | None:
+    """None: nothing to ask (answered in full, or a reply is waiting for our review).
+    []: nothing received. Otherwise the (kind, code) pairs still empty in the counted reply."""
+    if any(v.review == ReviewState.PENDING for v in versions):
+        return None
+    counted = counted_submission(versions)
+    if counted is None:
+        return []
+    missing = [("section", c) for c in counted.missing_sections]
+    missing += [("indicator", c) for c in counted.missing_indicators]
+    return missing or None
+
+
+def _reminder(
+    db: Session,
+    cycle: Cycle,
+    regime: Regime,
+    request: DataRequest,
+    rung: int,
+    missing: list[tuple[str, str]],
+    context: dict[str, Any],
+    now: datetime,
+    settings: Settings,
+    cache: TemplateCache,
+) -> Any:
+    step = regime.reminders[rung]
+    assert request.id is not None
+    filename, form = render_form(db, request_id=request.id, settings=settings, cache=cache)
+    unit = db.get(Unit, request.unit_id)
+    cc = [unit.head_email] if step.escalate and unit and unit.head_email else []
+    labels = [
+        f"Mục {code}. {regime.section(code).title.format(**context['title_vars'])}"
+        if kind == "section"
+        else f"Số liệu: {regime.indicator(code).label}"
+        for kind, code in missing
+    ]
+    original = db.exec(
+        select(OutboundMessage.message_id).where(
+            OutboundMessage.request_id == request.id, OutboundMessage.kind == "request"
+        )
+    ).first()
+    threading = {"In-Reply-To": original, "References": original} if original else {}
+    today = now.astimezone(VN_TZ).date()
+    return unit_message(
+        "reminder",
+        request=request,
+        filename=filename,
+        form=form,
+        now=now,
+        settings=settings,
+        cc=cc,
+        headers=threading,
+        context={
+            **context,
+            "rung": rung + 1,
+            "escalate": bool(cc),
+            "final": step.final,
+            "overdue": today > request.deadline,
+            "today_text": format_date_vi(today),
+            "received": bool(missing),
+            "missing": labels,
+        },
+    )

@@ -1,0 +1,92 @@
+"""The secretariat's daily digest: where every open cycle stands."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from models.inbound import InboundMessage, InboundStatus
+from models.settings import Settings
+from models.tables import Cycle, OutboundMessage
+from reportcycle.calendar.dates import format_date_vi
+from reportcycle.clock import VN_TZ
+from reportcycle.cycle.status import cycle_status
+from reportcycle.lookup import (
+    cycle_context,
+)
+from reportcycle.outbox.messages import make_message
+from reportcycle.outbox.queue import QueueItem, enqueue_many
+from reportcycle.regime.schema import Regime
+
+
+def sent_rungs(db: Session, cycle: Cycle) -> dict[str, set[int]]:
+    keys = db.exec(
+        select(OutboundMessage.idempotency_key).where(
+            OutboundMessage.cycle_id == cycle.id, OutboundMessage.kind == "reminder"
+        )
+    ).all()
+    sent: dict[str, set[int]] = defaultdict(set)
+    for key in keys:
+        _, unit, _, rung = key.rsplit("/", 3)
+        sent[unit].add(int(rung) - 1)
+    return sent
+
+
+def queue_digest(
+    db: Session, cycle: Cycle, regime: Regime, *, now: datetime, settings: Settings
+) -> int:
+    """One digest a working day per open cycle, to the secretariat."""
+    today = now.astimezone(VN_TZ).date()
+    status = cycle_status(db, cycle)
+    sent = sent_rungs(db, cycle)
+    escalated = sorted(
+        {
+            u["name"]
+            for u in status["units"]
+            for i in sent.get(u["unit"], set())
+            if regime.reminders[i].escalate
+        }
+    )
+    rejected = len(
+        db.exec(
+            select(InboundMessage.id).where(
+                InboundMessage.cycle_id == cycle.id, InboundMessage.status == InboundStatus.REJECTED
+            )
+        ).all()
+    )
+    waiting = [
+        {
+            "name": u["name"],
+            "reminders": len(sent.get(u["unit"], set())),
+            "missing": u["reply"]["missing"],
+        }
+        for u in status["units"]
+        if u["reply"]["counted_version"] is None or u["reply"]["missing"]
+    ]
+    totals = status["totals"]
+    context = {
+        **cycle_context(cycle, regime, settings),
+        "today_text": format_date_vi(today),
+        "totals": totals,
+        "rejected": rejected,
+        "escalated": escalated,
+        "waiting": waiting,
+        "reporting_rate": f"{totals['reporting_rate']:.0%}",
+        "on_time_rate": f"{totals['on_time_rate']:.0%}",
+    }
+    message = make_message(
+        "digest",
+        sender=settings.mail_from,
+        to=[settings.secretariat_address],
+        domain=settings.reply_domain,
+        now=now,
+        context=context,
+    )
+    created = enqueue_many(
+        db,
+        [QueueItem(f"{cycle.code}/digest/{today.isoformat()}", "digest", message, cycle.id)],
+        now=now,
+    )
+    return len(created)

@@ -1,0 +1,248 @@
+"""Request emails: each unit's form rendered, its email composed and queued in the outbox.
+
+Plain functions behind the `queue_requests` task; idempotent, so a rerun after a crash only
+queues what is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from models.db import audit, audit_many
+from models.settings import Settings
+from models.tables import Cycle, DataRequest, MessageStatus, OutboundMessage, RequestStatus
+from reportcycle.documents import form_build
+from reportcycle.lookup import cycle_context, regime_of
+from reportcycle.outbox.messages import (
+    Attachment,
+    display_address,
+    make_message,
+    reply_address,
+    subject_tag,
+)
+from reportcycle.outbox.mime import ComposedMessage
+from reportcycle.outbox.queue import QueueItem, enqueue_many
+from reportcycle.regime.schema import Regime
+
+
+def request_key(cycle: Cycle, request: DataRequest) -> str:
+    return f"{cycle.code}/{request.unit_code}/request"
+
+
+def unqueued_requests(db: Session, cycle: Cycle) -> list[DataRequest]:
+    """Requests whose email is not yet in the outbox (all of them on a first run)."""
+    queued = set(
+        db.exec(
+            select(OutboundMessage.request_id).where(
+                OutboundMessage.cycle_id == cycle.id, OutboundMessage.kind == "request"
+            )
+        ).all()
+    )
+    rows = db.exec(
+        select(DataRequest).where(DataRequest.cycle_id == cycle.id).order_by(col(DataRequest.id))
+    ).all()
+    return [r for r in rows if r.id not in queued]
+
+
+def queue_request_emails(db: Session, *, cycle_id: int, now: datetime, settings: Settings) -> int:
+    """Render each pending unit's form and queue its email; one template per assignment,
+    one batch insert for the lot. Does not commit."""
+    cycle = db.get(Cycle, cycle_id)
+    if cycle is None:
+        raise LookupError(f"no cycle with id {cycle_id}")
+    regime = regime_of(db, cycle)
+    context = cycle_context(cycle, regime, settings)
+    items: list[QueueItem] = []
+    templates: dict[tuple[tuple[str, ...], tuple[str, ...]], bytes] = {}
+    for request in unqueued_requests(db, cycle):
+        template = _template(regime, request, context, templates)
+        form = _stamp(template, cycle, request, settings)
+        request.form_filename = form_build.form_filename(request.unit_name, cycle.period_code)
+        request.form_sha256 = hashlib.sha256(form).hexdigest()
+        message = _request_message(regime, request, form, context, now, settings)
+        items.append(
+            QueueItem(request_key(cycle, request), "request", message, cycle.id, request.id)
+        )
+    created = enqueue_many(db, items, now=now)
+    audit_many(
+        db,
+        [
+            {
+                "at": now,
+                "actor": "system",
+                "action": "request.queued",
+                "entity": "datarequest",
+                "entity_id": item.request_id,
+                "cycle_id": cycle.id,
+                "details": {"message_id": item.message.message_id},
+            }
+            for item in items
+            if item.key in created
+        ],
+    )
+    return len(created)
+
+
+TemplateCache = dict[tuple[tuple[str, ...], tuple[str, ...]], bytes]
+
+
+def _request_and_cycle(db: Session, request_id: int) -> tuple[DataRequest, Cycle]:
+    request = db.get(DataRequest, request_id)
+    if request is None:
+        raise LookupError(f"no request with id {request_id}")
+    cycle = db.get(Cycle, request.cycle_id)
+    assert cycle is not None
+    return request, cycle
+
+
+def form_template(
+    db: Session, *, request_id: int, settings: Settings, cache: TemplateCache | None = None
+) -> bytes:
+    """The unstamped form of a request's assignment (placeholders for the unit's values);
+    pass one `cache` for a batch of requests of one cycle to build each assignment once."""
+    request, cycle = _request_and_cycle(db, request_id)
+    regime = regime_of(db, cycle)
+    context = cycle_context(cycle, regime, settings)
+    return _template(regime, request, context, {} if cache is None else cache)
+
+
+def stamp_for(db: Session, *, request_id: int, template: bytes, settings: Settings) -> bytes:
+    """A template stamped for this request's unit, token and reply address."""
+    request, cycle = _request_and_cycle(db, request_id)
+    return _stamp(template, cycle, request, settings)
+
+
+def render_form(
+    db: Session, *, request_id: int, settings: Settings, cache: TemplateCache | None = None
+) -> tuple[str, bytes]:
+    """A request's form again (file name, bytes), as it was sent: reminders carry it."""
+    request, cycle = _request_and_cycle(db, request_id)
+    template = form_template(db, request_id=request_id, settings=settings, cache=cache)
+    filename = form_build.form_filename(request.unit_name, cycle.period_code)
+    return filename, _stamp(template, cycle, request, settings)
+
+
+def _template(
+    regime: Regime,
+    request: DataRequest,
+    context: dict[str, Any],
+    cache: dict[tuple[tuple[str, ...], tuple[str, ...]], bytes],
+) -> bytes:
+    """The unstamped form for this request's assignment, built once per distinct assignment."""
+    key = (tuple(request.section_codes), tuple(request.indicator_codes))
+    if key not in cache:
+        cache[key] = form_build.build_form_template(
+            regime,
+            section_codes=key[0],
+            indicator_codes=key[1],
+            period_label=context["period_label"],
+            deadline_text=context["deadline_text"],
+            title_vars=context["title_vars"],
+        )
+    return cache[key]
+
+
+def _stamp(template: bytes, cycle: Cycle, request: DataRequest, settings: Settings) -> bytes:
+    return form_build.stamp_form(
+        template,
+        token=request.token,
+        unit_code=request.unit_code,
+        unit_name=request.unit_name,
+        reply_address=reply_to(request, settings),
+        cycle_code=cycle.code,
+    )
+
+
+def reply_to(request: DataRequest, settings: Settings) -> str:
+    return reply_address(settings.reply_local_part, request.token, settings.reply_domain)
+
+
+def _request_message(
+    regime: Regime,
+    request: DataRequest,
+    form: bytes,
+    context: dict[str, Any],
+    now: datetime,
+    settings: Settings,
+) -> ComposedMessage:
+    assert request.form_filename is not None
+    extra = {
+        "sections": [regime.section(c) for c in request.section_codes],
+        "indicators": [regime.indicator(c) for c in request.indicator_codes],
+    }
+    return unit_message(
+        "request",
+        request=request,
+        filename=request.form_filename,
+        form=form,
+        context={**context, **extra},
+        now=now,
+        settings=settings,
+    )
+
+
+def unit_message(
+    kind: str,
+    *,
+    request: DataRequest,
+    filename: str,
+    form: bytes,
+    context: dict[str, Any],
+    now: datetime,
+    settings: Settings,
+    cc: Sequence[str] = (),
+    headers: dict[str, str] | None = None,
+) -> ComposedMessage:
+    """A message to a unit about its request (the request, a reminder): its form attached,
+    replies to its plus-address, its token in the subject tag and a header."""
+    reply = reply_to(request, settings)
+    return make_message(
+        kind,
+        sender=settings.mail_from,
+        to=[display_address(request.unit_name, a) for a in request.to_addresses],
+        cc=cc,
+        reply_to=reply,
+        domain=settings.reply_domain,
+        now=now,
+        context={
+            **context,
+            "unit_name": request.unit_name,
+            "tag": subject_tag(request.token),
+            "token": request.token,
+            "reply_address": reply,
+            "form_filename": filename,
+        },
+        attachments=[Attachment(filename, form)],
+        headers={"X-Reportcycle-Token": request.token, **(headers or {})},
+    )
+
+
+def sync_request_status(db: Session, *, cycle_id: int, now: datetime) -> None:
+    """Carry each request email's outcome onto its request (sent, or failed with reasons)."""
+    pairs: Sequence[tuple[DataRequest, OutboundMessage]] = db.exec(
+        select(DataRequest, OutboundMessage)
+        .join(OutboundMessage, col(OutboundMessage.request_id) == col(DataRequest.id))
+        .where(DataRequest.cycle_id == cycle_id, OutboundMessage.kind == "request")
+    ).all()
+    for request, message in pairs:
+        new = {
+            MessageStatus.SENT: RequestStatus.SENT,
+            MessageStatus.FAILED: RequestStatus.FAILED,
+        }.get(MessageStatus(message.status))
+        if new is not None and request.status != new:
+            request.status, request.sent_at = new, message.sent_at
+            audit(
+                db,
+                at=now,
+                action=f"request.{new.value}",
+                entity="datarequest",
+                entity_id=request.id,
+                cycle_id=cycle_id,
+                unit=request.unit_code,
+                error=message.last_error,
+            )

@@ -1,0 +1,128 @@
+"""What a cycle looks like now: the data behind `reportcycle status` and the flow artifacts.
+
+The JSON form is a stable schema (`reportcycle.status/1`, documented in README.md); later
+versions only add fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from models.inbound import ReviewState, Submission
+from models.tables import Cycle, DataRequest, MessageStatus, OutboundMessage
+from reportcycle.lookup import counted_submission, submissions_by_request
+
+SCHEMA = "reportcycle.status/1"  # additions only: "reply" per unit, rates in totals
+
+
+def cycle_status(db: Session, cycle: Cycle) -> dict[str, Any]:
+    requests = db.exec(
+        select(DataRequest).where(DataRequest.cycle_id == cycle.id).order_by(col(DataRequest.id))
+    ).all()
+    messages = {
+        m.request_id: m
+        for m in db.exec(
+            select(OutboundMessage).where(
+                OutboundMessage.cycle_id == cycle.id, OutboundMessage.kind == "request"
+            )
+        ).all()
+    }
+    versions = submissions_by_request(db, cycle)
+    units = [
+        {**_unit_row(r, messages.get(r.id)), "reply": _reply(versions.get(r.id or 0, []))}
+        for r in requests
+    ]
+    totals: dict[str, Any] = {"units": len(units)}
+    for state in ("not_queued", *(s.value for s in MessageStatus)):
+        totals[state] = sum(1 for u in units if u["request"]["status"] == state)
+    counted = [u["reply"] for u in units if u["reply"]["counted_version"] is not None]
+    totals["received"] = sum(1 for u in units if u["reply"]["received"])
+    totals["counted"] = len(counted)
+    totals["late"] = sum(1 for u in units if u["reply"]["late"])
+    totals["needs_review"] = sum(1 for u in units if u["reply"]["outcome"] == "needs_review")
+    totals["reporting_rate"] = round(len(counted) / len(units), 4) if units else 0.0
+    on_time = sum(1 for r in counted if not r["counted_late"])
+    totals["on_time_rate"] = round(on_time / len(units), 4) if units else 0.0
+    return {
+        "schema": SCHEMA,
+        "cycle": {
+            "code": cycle.code,
+            "period": cycle.period_code,
+            "status": cycle.status,
+            "window_start": cycle.window_start.isoformat(),
+            "window_end": cycle.window_end.isoformat(),
+            "deadline": cycle.deadline.isoformat(),
+            "opened_at": cycle.opened_at.isoformat(),
+            "request_ref": cycle.request_ref,
+        },
+        "units": units,
+        "totals": totals,
+        "report": _report(db, cycle),
+    }
+
+
+def _report(db: Session, cycle: Cycle) -> dict[str, Any] | None:
+    """The latest version of the cycle's report, if there is one."""
+    from models.report import ReportVersion
+
+    latest = db.exec(
+        select(ReportVersion)
+        .where(ReportVersion.cycle_id == cycle.id)
+        .order_by(col(ReportVersion.version).desc())
+    ).first()
+    if latest is None:
+        return None
+    return {
+        "version": latest.version,
+        "kind": latest.kind,
+        "status": latest.status,
+        "number": latest.number_text,
+        "created_at": latest.created_at.isoformat(),
+        "path": latest.path,
+        "pdf_path": latest.pdf_path,
+    }
+
+
+def _reply(versions: list[Submission]) -> dict[str, Any]:
+    counted = counted_submission(versions)
+    latest = versions[-1] if versions else None
+    outcome = None
+    if latest is not None:
+        outcome = {
+            ReviewState.NONE: "accepted",
+            ReviewState.ACCEPTED: "accepted",
+            ReviewState.PENDING: "needs_review",
+            ReviewState.REJECTED: "rejected",
+        }[ReviewState(latest.review)]
+    return {
+        "received": bool(versions),
+        "first_received_at": versions[0].received_at.isoformat() if versions else None,
+        "last_received_at": latest.received_at.isoformat() if latest else None,
+        "versions": len(versions),
+        "outcome": outcome,
+        "late": bool(versions) and versions[0].late,
+        "counted_version": counted.version if counted else None,
+        "counted_late": counted.late if counted else None,
+        "missing": (counted.missing_sections + counted.missing_indicators) if counted else [],
+    }
+
+
+def _unit_row(request: DataRequest, message: OutboundMessage | None) -> dict[str, Any]:
+    return {
+        "unit": request.unit_code,
+        "name": request.unit_name,
+        "sections": request.section_codes,
+        "indicators": request.indicator_codes,
+        "deadline": request.deadline.isoformat(),
+        "request": {
+            "status": message.status if message else "not_queued",
+            "to": request.to_addresses,
+            "queued_at": message.created_at.isoformat() if message else None,
+            "sent_at": message.sent_at.isoformat() if message and message.sent_at else None,
+            "attempts": message.attempts if message else 0,
+            "message_id": message.message_id if message else None,
+            "error": message.last_error if message else None,
+        },
+    }

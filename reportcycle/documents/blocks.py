@@ -1,0 +1,172 @@
+"""A document's body as blocks: paragraphs (with their list kind) and tables, read from the XML."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from reportcycle.documents.package import (
+    _MARKERS,
+    _SKIPPED,
+    _WRAPPERS,
+    NS,
+    W_NS,
+    Package,
+    clean_text,
+)
+
+_TAGS = ("p", "tbl", "tr", "tc", "t", "tab", "br", "cr", "noBreakHyphen", "val")
+P, TBL, TR, TC, _T, _TAB, _BR, _CR, _HYPHEN, _VAL = (f"{{{W_NS}}}{t}" for t in _TAGS)
+
+# --- reading blocks -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+    style: Literal["para", "bullet", "numbered"] = "para"
+
+
+@dataclass(frozen=True)
+class Table:
+    rows: list[list[str]]
+
+
+Block = Paragraph | Table
+ListKind = Literal["para", "bullet", "numbered"]
+
+
+def children(el: Any, *tags: str) -> list[Any]:
+    """Children with these tags (w:p, w:tbl, w:tr, w:tc) in document order, looking through
+    content controls and the other wrappers Word and LibreOffice may add."""
+    out = []
+    for child in el:
+        if child.tag in _WRAPPERS:
+            out.extend(children(child, *tags))
+        elif child.tag in tags:
+            out.append(child)
+    return out
+
+
+def paragraph_lines(p: Any) -> list[str]:
+    """A w:p's text split at manual line breaks; deleted text and field codes left out."""
+    lines: list[str] = []
+    buf: list[str] = []
+    skip = any(p.iter(*_SKIPPED))
+    for el in p.iter(_T, _TAB, _BR, _CR, _HYPHEN):
+        if skip and any(a.tag in _SKIPPED for a in el.iterancestors()):
+            continue
+        if el.tag in (_BR, _CR):
+            lines.append("".join(buf))
+            buf = []
+        else:
+            buf.append(el.text or "" if el.tag == _T else " " if el.tag == _TAB else "-")
+    lines.append("".join(buf))
+    return [text for text in map(clean_text, lines) if text]
+
+
+def cell_text(tc: Any, sep: str = "\n") -> str:
+    return sep.join(line for p in tc.iter(P) for line in paragraph_lines(p))
+
+
+def cell_blocks(tc: Any, lists: ListStyles) -> list[Block]:
+    """A cell's content: paragraphs (list items from numbering, a List style or a typed
+    marker "-", "•", "+", "*") and tables (rows of cell texts), empty ones dropped."""
+    out: list[Block] = []
+    for element in children(tc, P, TBL):
+        if element.tag == P:
+            lines = paragraph_lines(element)
+            kind = lists.kind(element) if lines else "para"
+            for line in lines:
+                if kind != "numbered" and line[0] in _MARKERS and not line[1:2].isdigit():
+                    if line[1:].strip():
+                        out.append(Paragraph(line[1:].strip(), "bullet"))
+                else:
+                    out.append(Paragraph(line, kind))
+        else:
+            rows = [[cell_text(c) for c in children(tr, TC)] for tr in children(element, TR)]
+            if any(any(row) for row in rows):
+                out.append(Table([row for row in rows if any(row)]))
+    return out
+
+
+def _val(el: Any, path: str) -> str | None:
+    found = el.find(path, NS)
+    return None if found is None else found.get(_VAL)
+
+
+_StyleTable = dict[str, tuple[str, str | None, str | None]]
+_style_tables: dict[tuple[int, int], _StyleTable] = {}
+
+
+def _style_table(pkg: Package) -> _StyleTable:
+    """styleId → (name, numId, basedOn). Cached by the styles part's CRC and size: replies to
+    one template mostly carry the same, large, styles part."""
+    name = pkg.related_name("/styles")
+    key = pkg.fingerprint(name) if name else None
+    if key is not None and key in _style_tables:
+        return _style_tables[key]
+    root = pkg.xml(name) if name else None
+    table = {
+        s.get(f"{{{W_NS}}}styleId", ""): (
+            _val(s, "w:name") or "",
+            _val(s, "w:pPr/w:numPr/w:numId"),
+            _val(s, "w:basedOn"),
+        )
+        for s in (() if root is None else root.iter(f"{{{W_NS}}}style"))
+    }
+    if key is not None:
+        if len(_style_tables) >= 64:
+            _style_tables.clear()
+        _style_tables[key] = table
+    return table
+
+
+class ListStyles:
+    """Whether a paragraph is a list item, from its w:numPr or its style (a List Bullet style,
+    or one whose definition carries numbering). styles.xml and numbering.xml are parsed only
+    when a paragraph needs them."""
+
+    def __init__(self, pkg: Package) -> None:
+        self._pkg = pkg
+        self._styles: _StyleTable | None = None
+        self._formats: dict[str, str] | None = None
+
+    def kind(self, p: Any) -> ListKind:
+        num_id, style = _val(p, "w:pPr/w:numPr/w:numId"), _val(p, "w:pPr/w:pStyle")
+        names = ""
+        if num_id is None and style is not None:
+            num_id, names = self._style(style)
+        if num_id is not None:
+            return self._numbering(num_id)
+        return "bullet" if "bullet" in names else "numbered" if "list number" in names else "para"
+
+    def _style(self, style_id: str) -> tuple[str | None, str]:
+        """The numId a style (or one it is based on) carries, and its names and ids."""
+        if "bullet" in style_id.lower():
+            return None, "bullet"
+        if self._styles is None:
+            self._styles = _style_table(self._pkg)
+        names, seen = "", set()
+        while style_id in self._styles and style_id not in seen:
+            seen.add(style_id)
+            name, num_id, based_on = self._styles[style_id]
+            names += f"{style_id} {name} ".lower()
+            if num_id is not None:
+                return num_id, names
+            style_id = based_on or ""
+        return None, names
+
+    def _numbering(self, num_id: str) -> ListKind:
+        if self._formats is None:
+            root = self._pkg.related("/numbering")
+            abstract = {
+                a.get(f"{{{W_NS}}}abstractNumId"): _val(a, "w:lvl/w:numFmt")
+                for a in (() if root is None else root.iter(f"{{{W_NS}}}abstractNum"))
+            }
+            self._formats = {
+                n.get(f"{{{W_NS}}}numId", ""): abstract.get(_val(n, "w:abstractNumId")) or "bullet"
+                for n in (() if root is None else root.iter(f"{{{W_NS}}}num"))
+            }
+        fmt = "none" if num_id == "0" else self._formats.get(num_id, "bullet")
+        return "bullet" if fmt == "bullet" else "para" if fmt == "none" else "numbered"

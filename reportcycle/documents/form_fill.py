@@ -1,0 +1,65 @@
+"""Filling a form as a unit would in Word: used by the demo's units and by the tests."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+
+import docx
+from docx.table import _Cell
+
+from reportcycle.documents.form_build import _SECTION_HEADER, INDICATOR_HEADER
+from reportcycle.documents.package import clean_text
+
+# --- filling (simulated units, demo) --------------------------------------------------------
+
+
+def fill_form(
+    form: bytes,
+    *,
+    sections: Mapping[str, Sequence[str | Sequence[Sequence[str]]]],
+    indicators: Mapping[str, str],
+) -> bytes:
+    """Fill a form as a unit would in Word: paragraphs ("- " → List Bullet style) and nested
+    tables (a sequence of rows) in each section's content cell, values in the indicator table."""
+    doc = docx.Document(io.BytesIO(form))
+    content: dict[str, _Cell] = {}
+    values: dict[str, _Cell] = {}
+    for table in doc.tables:
+        header = [clean_text(c.text) for c in table.rows[0].cells]
+        match = _SECTION_HEADER.match(header[0])
+        if match:
+            content[match.group(1)] = table.rows[-1].cells[0]
+        elif tuple(header) == INDICATOR_HEADER:
+            values.update({clean_text(r.cells[0].text): r.cells[-1] for r in table.rows[1:]})
+    for kind, targets, wanted in (
+        ("section", content, sections),
+        ("indicator", values, indicators),
+    ):
+        if set(wanted) - set(targets):
+            raise ValueError(f"{kind}s {sorted(set(wanted) - set(targets))} not in this form")
+    for code, items in sections.items():
+        _fill_cell(content[code], items)
+    for code, value in indicators.items():
+        values[code].text = value
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def _fill_cell(cell: _Cell, items: Sequence[str | Sequence[Sequence[str]]]) -> None:
+    fresh = None if any(p.text for p in cell.paragraphs) else cell.paragraphs[0]
+    for item in items:
+        if isinstance(item, str):
+            paragraph = fresh if fresh is not None else cell.add_paragraph()
+            paragraph.add_run(item[2:] if item.startswith("- ") else item)
+            if item.startswith("- "):
+                paragraph.style = "List Bullet"
+        else:
+            rows = [list(row) for row in item]
+            table = cell.add_table(len(rows), max(len(row) for row in rows))
+            table.style = "Table Grid"
+            for row, texts in zip(table.rows, rows, strict=True):
+                for target, text in zip(row.cells, texts, strict=False):
+                    target.text = text
+        fresh = None

@@ -1,0 +1,207 @@
+"""What we answer to a reply: a receipt, a rejection with what to fix, and a note to the
+secretariat when a person must look. Queued in the outbox like every other message."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session
+
+from models.inbound import InboundMessage, Submission
+from models.settings import Settings
+from models.tables import Cycle
+from reportcycle.calendar.dates import format_date_vi
+from reportcycle.calendar.periods import next_period, parse_period
+from reportcycle.clock import VN_TZ
+from reportcycle.inbox.processing import Outcome
+from reportcycle.lookup import regime_of
+from reportcycle.outbox.messages import make_message, subject_tag
+from reportcycle.outbox.queue import QueueItem, enqueue_many
+from reportcycle.regime.schema import Regime
+from reportcycle.vietnamese import format_number_vi
+
+REASONS_VI = {
+    "unknown_sender": "địa chỉ gửi chưa được đăng ký cho đơn vị",
+    "body_only": "nội dung nằm trong thân thư, không có phiếu đính kèm",
+    "partial": "phiếu chưa điền đủ các mục hoặc số liệu",
+    "legacy_encoding": "văn bản dùng bảng mã cũ (TCVN3/VNI) đã được chuyển đổi",
+    "signals_disagree": "mã trong địa chỉ, tiêu đề và phiếu không trùng nhau",
+    "internal_error": "hệ thống gặp lỗi khi đọc thư",
+}
+
+
+def received_text(at: datetime) -> str:
+    local = at.astimezone(VN_TZ)
+    return f"{local:%H:%M} {format_date_vi(local.date())}"
+
+
+def queue_replies(
+    db: Session,
+    *,
+    inbound: InboundMessage,
+    outcome: Outcome,
+    submission: Submission | None,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    """Queue what this outcome calls for; idempotent per inbound message and kind."""
+    cycle = db.get(Cycle, outcome.request.cycle_id) if outcome.request else None
+    regime = regime_of(db, cycle) if cycle else None
+    if outcome.status == "rejected" and outcome.sender:
+        _queue(
+            db,
+            settings,
+            now,
+            inbound,
+            "rejection",
+            outcome.sender,
+            _rejection_context(outcome, inbound, regime),
+        )
+    trusted = "unknown_sender" not in outcome.review_reasons
+    if submission is not None and cycle is not None and regime is not None and trusted:
+        assert outcome.sender is not None
+        _queue(
+            db,
+            settings,
+            now,
+            inbound,
+            "receipt",
+            outcome.sender,
+            _receipt_context(outcome, inbound, submission, cycle, regime),
+        )
+    if outcome.status == "needs_review":
+        context = {
+            "inbound_id": inbound.id,
+            "sender": outcome.sender or "",
+            "their_subject": outcome.subject,
+            "received_text": received_text(inbound.received_at),
+            "unit_name": outcome.request.unit_name if outcome.request else None,
+            "cycle_code": cycle.code if cycle else None,
+            "review_reasons": [REASONS_VI.get(r, r) for r in outcome.review_reasons],
+            "submission_id": submission.id if submission else "?",
+        }
+        _queue(
+            db,
+            settings,
+            now,
+            inbound,
+            "review-needed",
+            settings.secretariat_address,
+            context,
+            threaded=False,
+        )
+
+
+def _queue(
+    db: Session,
+    settings: Settings,
+    now: datetime,
+    inbound: InboundMessage,
+    kind: str,
+    to: str,
+    context: dict[str, Any],
+    *,
+    threaded: bool = True,
+) -> None:
+    headers = {}
+    if threaded and inbound.message_id:
+        headers = {
+            "In-Reply-To": inbound.message_id,
+            "References": inbound.message_id,
+            "Auto-Submitted": "auto-replied",
+        }
+    message = make_message(
+        kind,
+        sender=settings.mail_from,
+        to=[to],
+        context=context,
+        domain=settings.reply_domain,
+        now=now,
+        headers=headers,
+    )
+    item = QueueItem(
+        f"inbound/{inbound.id}/{kind}", kind, message, inbound.cycle_id, inbound.request_id
+    )
+    enqueue_many(db, [item], now=now)
+
+
+def _base(regime: Regime | None, outcome: Outcome) -> dict[str, Any]:
+    name = regime.issuer.short_name if regime else "Văn phòng"
+    return {
+        "issuer_short": name,
+        "signature": f"Văn phòng {regime.issuer.name}" if regime else "Văn phòng",
+        "tag": subject_tag(outcome.request.token) if outcome.request else None,
+    }
+
+
+def _rejection_context(
+    outcome: Outcome, inbound: InboundMessage, regime: Regime | None
+) -> dict[str, Any]:
+    return {
+        **_base(regime, outcome),
+        "addressee": outcome.request.unit_name if outcome.request else outcome.sender,
+        "their_subject": outcome.subject or "(không có tiêu đề)",
+        "received_text": received_text(inbound.received_at),
+        "explanation": outcome.explanation,
+    }
+
+
+def _receipt_context(
+    outcome: Outcome, inbound: InboundMessage, submission: Submission, cycle: Cycle, regime: Regime
+) -> dict[str, Any]:
+    period = parse_period(cycle.period_code)
+    variables = {"period": period.label_vi, "next_period": next_period(period).label_vi}
+    request = outcome.request
+    assert request is not None
+    sections = []
+    for code, blocks in submission.sections.items():
+        if blocks:
+            sections.append(
+                {
+                    "code": code,
+                    "title": regime.section(code).title.format(**variables),
+                    "count": sum(b["type"] == "paragraph" for b in blocks),
+                    "tables": sum(b["type"] == "table" for b in blocks),
+                }
+            )
+    indicators = [
+        {
+            "label": regime.indicator(code).label,
+            "measure": regime.indicator(code).measure,
+            "value": _value_text(v),
+        }
+        for code, v in submission.indicators.items()
+        if v["raw"]
+    ]
+    missing = [
+        f"Mục {c}. {regime.section(c).title.format(**variables)}"
+        for c in submission.missing_sections
+    ]
+    missing += [f"Số liệu: {regime.indicator(c).label}" for c in submission.missing_indicators]
+    return {
+        **_base(regime, outcome),
+        "unit_name": request.unit_name,
+        "report_title": regime.report_title.format(**variables),
+        "version": submission.version,
+        "received_text": received_text(inbound.received_at),
+        "late": submission.late,
+        "deadline_text": format_date_vi(request.deadline),
+        "sections": sections,
+        "indicators": indicators,
+        "missing": missing,
+        "warnings": submission.warnings,
+        "under_review": outcome.status == "needs_review",
+        "review_reasons": [REASONS_VI.get(r, r) for r in outcome.review_reasons],
+    }
+
+
+def _value_text(value: dict[str, Any]) -> str:
+    if value["value"] is None:
+        return (
+            f"{value['raw']} (chưa đọc được: {value['problem']})"
+            if value["problem"]
+            else value["raw"]
+        )
+    return format_number_vi(Decimal(value["value"]))

@@ -1,0 +1,215 @@
+"""Reading one reply: `process_message(raw) -> Outcome` (DESIGN §4).
+
+A plain function: it parses, matches the reply to a request through every signal we planted
+(plus-address token, subject tag, In-Reply-To/References, the form's token), checks the
+sender, reads the form or the body, and decides. It writes nothing; the collector records
+the outcome. The reader only feeds it.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from email.headerregistry import BaseHeader, HeaderRegistry
+from email.message import EmailMessage
+from email.utils import getaddresses
+from typing import Any, Literal, Protocol
+
+from reportcycle.inbox import body_text, message_parts
+from reportcycle.inbox.contribution import Contribution, from_body, from_form, read_attachments
+from reportcycle.vietnamese import nfc
+
+Status = Literal["accepted", "needs_review", "rejected", "ignored"]
+TOKEN = r"[a-z2-7]{20}"
+_SUBJECT_TAG = re.compile(rf"\[RC-({TOKEN})\]", re.IGNORECASE)
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+
+
+class _CachedHeaders(HeaderRegistry):
+    """The default policy parses a header again on every access (get_content_type alone is
+    called ~20 times a message); header objects are immutable, so parse each value once."""
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 — one registry per process, never freed
+    def __call__(self, name: str, value: str) -> BaseHeader:
+        return super().__call__(name, value)
+
+
+POLICY = email.policy.default.clone(header_factory=_CachedHeaders())
+
+
+@dataclass(frozen=True)
+class RequestRef:
+    """What matching needs to know of a request."""
+
+    request_id: int
+    cycle_id: int
+    cycle_code: str
+    token: str
+    unit_code: str
+    unit_name: str
+    unit_emails: tuple[str, ...]
+    section_codes: tuple[str, ...]
+    indicator_codes: tuple[str, ...]
+    deadline: date
+
+
+class RequestLookup(Protocol):
+    def by_token(self, token: str) -> RequestRef | None: ...
+
+    def by_message_id(self, message_id: str) -> RequestRef | None: ...
+
+
+@dataclass
+class Outcome:
+    status: Status
+    reason: str  # machine code, e.g. "accepted", "unknown_sender", "macro"
+    explanation: str = ""  # what the sender is told, Vietnamese
+    request: RequestRef | None = None
+    sender: str | None = None
+    subject: str = ""
+    message_id: str | None = None
+    contribution: Contribution | None = None
+    review_reasons: list[str] = field(default_factory=list)
+    late: bool = False
+
+
+def process_message(
+    raw: bytes,
+    *,
+    lookup: RequestLookup,
+    reply_local_part: str,
+    now: datetime,
+    max_attachment_bytes: int,
+    own_addresses: Sequence[str] = (),
+) -> Outcome:
+    message = email.message_from_bytes(raw, policy=POLICY)
+    assert isinstance(message, EmailMessage)
+    sender = _sender(message)
+    base = Outcome(
+        "ignored",
+        "",
+        sender=sender,
+        subject=nfc(str(message.get("Subject", ""))),
+        message_id=_first_id(message.get("Message-ID", "")),
+    )
+    if message_parts.is_bounce(message) or message_parts.is_auto_reply(message):
+        return _with(base, "ignored", "auto_reply")
+    if sender is None or sender in {a.lower() for a in own_addresses}:
+        return _with(base, "ignored", "no_sender" if sender is None else "own_message")
+    files = read_attachments(message_parts.attachments(message), max_bytes=max_attachment_bytes)
+    if files.rejection is not None:
+        return _with(
+            base,
+            "rejected",
+            files.rejection.reason,
+            files.rejection.explanation,
+            request=_match(message, lookup, reply_local_part, None).request,
+        )
+    match = _match(message, lookup, reply_local_part, files.form.token if files.form else None)
+    if match.request is None:
+        return _with(base, "rejected", match.reason, match.explanation)
+    request = match.request
+    base.request, base.late = request, now.date() > request.deadline
+    if files.form is not None:
+        contribution = from_form(files, request)
+    else:
+        text = body_text.strip_quoted(body_text.body_text(message))
+        if not text.strip():
+            return _with(base, "rejected", "empty", EMPTY_REPLY)
+        contribution = from_body(text, files, request)
+    if contribution.is_empty():
+        return _with(base, "rejected", "empty_form", EMPTY_FORM)
+    reasons = list(match.doubts) + contribution.review_reasons()
+    if sender not in {e.lower() for e in request.unit_emails}:
+        reasons.insert(0, "unknown_sender")
+    base.contribution, base.review_reasons = contribution, reasons
+    return _with(
+        base, "needs_review" if reasons else "accepted", reasons[0] if reasons else "accepted"
+    )
+
+
+EMPTY_REPLY = (
+    "Thư trả lời không có phiếu đính kèm và không có nội dung. Hãy trả lời thư đề nghị, "
+    "đính kèm phiếu đã điền (.docx) rồi gửi lại."
+)
+EMPTY_FORM = (
+    "Phiếu đính kèm chưa được điền: mọi mục và số liệu đều trống. Hãy điền vào các ô trắng "
+    "của phiếu, lưu lại rồi gửi lại."
+)
+UNKNOWN_TOKEN = (
+    "Mã yêu cầu trong thư (địa chỉ trả lời, tiêu đề [RC-…] hoặc phiếu) không khớp với yêu cầu "
+    "nào đang mở. Có thể thư được gửi nhầm kỳ báo cáo hoặc phiếu của đơn vị khác. Hãy trả lời "
+    "(Reply) đúng thư đề nghị mà đơn vị đã nhận, kèm phiếu của chính đơn vị."
+)
+NO_TOKEN = (
+    "Không xác định được thư này trả lời cho đề nghị cung cấp thông tin nào. Hãy dùng chức năng "
+    "Trả lời (Reply) trên thư đề nghị đã nhận, giữ nguyên tiêu đề có mã [RC-…] và đính kèm "
+    "phiếu đã điền."
+)
+
+
+def _with(
+    base: Outcome, status: Status, reason: str, explanation: str = "", **changes: Any
+) -> Outcome:
+    base.status, base.reason, base.explanation = status, reason, explanation
+    for name, value in changes.items():
+        setattr(base, name, value)
+    return base
+
+
+def _sender(message: EmailMessage) -> str | None:
+    pairs = getaddresses([str(v) for v in message.get_all("From", [])])
+    addresses = [a.strip().lower() for _, a in pairs if "@" in a]
+    return addresses[0] if addresses else None
+
+
+def _first_id(value: object) -> str | None:
+    found = _MESSAGE_ID.findall(str(value))
+    return found[0] if found else None
+
+
+@dataclass
+class _Match:
+    request: RequestRef | None
+    reason: str = ""
+    explanation: str = ""
+    doubts: list[str] = field(default_factory=list)
+
+
+def _match(
+    message: EmailMessage, lookup: RequestLookup, local_part: str, form_token: str | None
+) -> _Match:
+    """The request every signal points to; a token that is ours in form but unknown rejects."""
+    tokens = _address_tokens(message, local_part) + _SUBJECT_TAG.findall(
+        str(message.get("Subject", ""))
+    )
+    if form_token:
+        tokens.append(form_token)
+    found: list[RequestRef] = []
+    unknown = False
+    for token in tokens:
+        ref = lookup.by_token(token.lower())
+        unknown |= ref is None
+        if ref is not None:
+            found.append(ref)
+    references = " ".join(str(message.get(h, "")) for h in ("In-Reply-To", "References"))
+    found += [r for mid in _MESSAGE_ID.findall(references) if (r := lookup.by_message_id(mid))]
+    if not found:
+        if unknown:
+            return _Match(None, "unknown_token", UNKNOWN_TOKEN)
+        return _Match(None, "no_token", NO_TOKEN)
+    distinct = {r.request_id for r in found}
+    doubts = ["signals_disagree"] if len(distinct) > 1 or unknown else []
+    return _Match(found[0], doubts=doubts)
+
+
+def _address_tokens(message: EmailMessage, local_part: str) -> list[str]:
+    pattern = re.compile(rf"{re.escape(local_part)}\+({TOKEN})@", re.IGNORECASE)
+    headers = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
+    values = " ".join(str(v) for h in headers for v in message.get_all(h, []))
+    return pattern.findall(values)

@@ -1,0 +1,93 @@
+"""The queries every room shares, each in one place: a cycle by code, the regime a cycle was
+opened under and its calendar, the version of a unit's reply that counts, and the variables of
+a cycle's titles and letters."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from models.inbound import ReviewState, Submission
+from models.settings import Settings
+from models.tables import Cycle, RegimeVersion
+from reportcycle.calendar.dates import format_date_short, format_date_vi
+from reportcycle.calendar.periods import next_period, parse_period
+from reportcycle.calendar.workdays import WorkCalendar
+from reportcycle.regime.schema import Regime
+from reportcycle.superior_request import SuperiorRequest
+
+_VERSIONS: dict[str, Regime] = {}  # versions never change: safe to keep per process
+
+
+def find_cycle(db: Session, ref: str) -> Cycle:
+    """A cycle by code, or by numeric id."""
+    query = select(Cycle).where(Cycle.code == ref)
+    found = db.exec(query).first()
+    if found is None and ref.isdigit():
+        found = db.get(Cycle, int(ref))
+    if found is None:
+        known = ", ".join(db.exec(select(Cycle.code).order_by(col(Cycle.id))).all()) or "none yet"
+        raise LookupError(f"no cycle {ref!r}; known cycles: {known}")
+    return found
+
+
+def regime_of(db: Session, cycle: Cycle) -> Regime:
+    """The regime as it was when the cycle opened; later edits of the file do not change it."""
+    regime = _VERSIONS.get(cycle.regime_sha256)
+    if regime is None:
+        body = db.exec(
+            select(RegimeVersion.body).where(RegimeVersion.sha256 == cycle.regime_sha256)
+        ).one()
+        regime = _VERSIONS[cycle.regime_sha256] = Regime.model_validate(body)
+    return regime
+
+
+def calendar_for(regime: Regime) -> WorkCalendar:
+    return WorkCalendar(regime.calendar.days_off, regime.calendar.working_days)
+
+
+def submissions_by_request(db: Session, cycle: Cycle) -> dict[int, list[Submission]]:
+    """Every version of every unit's reply in the cycle, oldest first, by request id."""
+    versions: dict[int, list[Submission]] = defaultdict(list)
+    for submission in db.exec(
+        select(Submission).where(Submission.cycle_id == cycle.id).order_by(col(Submission.version))
+    ).all():
+        versions[submission.request_id].append(submission)
+    return versions
+
+
+def counted_submission(versions: list[Submission]) -> Submission | None:
+    """The version that counts: the latest one accepted, with or without a review."""
+    usable = [v for v in versions if v.review in (ReviewState.NONE, ReviewState.ACCEPTED)]
+    return usable[-1] if usable else None
+
+
+def title_variables(cycle: Cycle) -> dict[str, str]:
+    """What a regime's titles may name: `{period}` and `{next_period}` ("6 tháng đầu năm 2024")."""
+    period = parse_period(cycle.period_code)
+    return {"period": period.label_vi, "next_period": next_period(period).label_vi}
+
+
+def cycle_context(cycle: Cycle, regime: Regime, settings: Settings) -> dict[str, Any]:
+    """The variables every letter of a cycle shares (requests, reminders, digests)."""
+    title_vars = title_variables(cycle)
+    if cycle.request_ref and cycle.request_date and cycle.request_from:
+        basis = SuperiorRequest(
+            ref=cycle.request_ref, date=cycle.request_date, sender=cycle.request_from
+        ).sentence()
+    else:
+        basis = f"chế độ báo cáo định kỳ ({regime.name})"
+    return {
+        "period_label": title_vars["period"],
+        "title_vars": title_vars,
+        "report_title": regime.report_title.format(**title_vars),
+        "basis": basis,
+        "issuer_short": regime.issuer.short_name,
+        "window_start": format_date_short(cycle.window_start),
+        "window_end": format_date_short(cycle.window_end),
+        "deadline_text": format_date_vi(cycle.deadline),
+        "signature": f"Văn phòng {regime.issuer.name}",
+        "cycle_code": cycle.code,
+    }

@@ -1,0 +1,236 @@
+"""The outbox (DESIGN §3): every message is a row before it is sent, and is sent exactly once.
+
+A sender claims due rows with one conditional UPDATE (only rows that UPDATE changed are its
+own), commits the claim, sends the batch over one connection, then records each outcome.
+A crash between sending and recording leaves rows "sending"; `recover_stuck` resolves them by
+Message-ID where the server lets us look, and otherwise marks them "uncertain" for a person.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, func, or_, update
+from sqlalchemy.orm import QueryableAttribute, defer
+from sqlmodel import col, select
+
+from models.db import session
+from models.tables import MessageStatus, OutboundMessage
+from reportcycle.outbox.recovery import recover_pending
+from reportcycle.outbox.rows import OnSent, Row, audit_row, transition
+from reportcycle.outbox.smtp import MailTransport, OutgoingMail, SendResult
+
+RAW = cast(QueryableAttribute[bytes], Row.raw)  # not loaded when only the status changes
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    recovered: int = 0  # "sending" rows resolved by recover_stuck (sent, requeued or uncertain)
+    uncertain: int = 0
+    failures: list[tuple[int, str]] = field(default_factory=list)
+
+
+# --- sending -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    mail: OutgoingMail
+    attempts: int
+
+
+def _due(at: datetime, cycle_id: int | None) -> list[ColumnElement[bool]]:
+    conditions = [
+        col(Row.status) == MessageStatus.QUEUED,
+        or_(col(Row.next_attempt_at).is_(None), col(Row.next_attempt_at) <= at),
+    ]
+    if cycle_id is not None:
+        conditions.append(col(Row.cycle_id) == cycle_id)
+    return conditions
+
+
+def _next_due(db_url: str | None, cycle_id: int | None, at: datetime) -> datetime | None:
+    """When the earliest queued row is due (`at` if one is due now); None if none is queued."""
+    conditions = [col(Row.status) == MessageStatus.QUEUED]
+    if cycle_id is not None:
+        conditions.append(col(Row.cycle_id) == cycle_id)
+    waiting, undated, earliest = (
+        func.count(),
+        func.count(col(Row.next_attempt_at)),
+        func.min(col(Row.next_attempt_at)),
+    )
+    with session(db_url) as db:
+        total, dated, first = db.execute(
+            select(waiting, undated, earliest).where(*conditions)
+        ).one()
+    if total == 0:
+        return None
+    return at if dated < total else first
+
+
+def _outcome(
+    result: SendResult, attempts: int, at: datetime, retry_delays: Sequence[float]
+) -> tuple[str, dict[str, Any]]:
+    if result.outcome == "sent":
+        return "message.sent", {
+            "status": MessageStatus.SENT,
+            "sent_at": at,
+            "last_error": result.detail or None,
+        }
+    if result.outcome == "retry" and attempts <= len(retry_delays):
+        delay = timedelta(seconds=retry_delays[attempts - 1])
+        return "message.retry", {
+            "status": MessageStatus.QUEUED,
+            "next_attempt_at": at + delay,
+            "last_error": result.detail,
+        }
+    detail = result.detail
+    if result.outcome == "retry":
+        detail = f"gave up after {attempts} attempts: {detail}"
+    return "message.failed", {"status": MessageStatus.FAILED, "last_error": detail}
+
+
+@dataclass
+class _Sender:
+    """One send_pending call: its claim token, its transport and what it has done."""
+
+    transport: MailTransport
+    token: str
+    batch_size: int
+    retry_delays: Sequence[float]
+    on_sent: OnSent | None
+    cycle_id: int | None
+    db_url: str | None
+    report: SendReport = field(default_factory=SendReport)
+
+    def claim(self, at: datetime) -> list[_Claimed]:
+        # SKIP LOCKED (PostgreSQL) hands concurrent senders disjoint batches; SQLite ignores
+        # it and serialises writers. The outer status test is what makes a claim exclusive.
+        # MATERIALIZED: as a plain IN (subquery) PostgreSQL may rescan the subquery per row,
+        # and rows this UPDATE has just locked are then skipped, so LIMIT stops limiting.
+        due = (
+            select(Row.id)
+            .where(*_due(at, self.cycle_id))
+            .order_by(col(Row.id))
+            .limit(self.batch_size)
+            .with_for_update(skip_locked=True)
+            .cte("due")
+            .prefix_with("MATERIALIZED")
+        )
+        claim = {"status": MessageStatus.SENDING, "claimed_by": self.token, "claimed_at": at}
+        stmt = (
+            update(Row)
+            .where(col(Row.id).in_(select(due.c.id)), col(Row.status) == MessageStatus.QUEUED)
+            .values(**claim, attempts=Row.attempts + 1)
+            .returning(
+                col(Row.id),
+                col(Row.sender),
+                col(Row.recipients),
+                col(Row.raw),
+                col(Row.message_id),
+                col(Row.attempts),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        with session(self.db_url) as db:
+            rows = db.execute(stmt).all()
+            db.commit()  # the claim is durable before anything goes out
+        claimed = [_Claimed(OutgoingMail(r[0], r[1], list(r[2]), r[3], r[4]), r[5]) for r in rows]
+        return sorted(claimed, key=lambda c: c.mail.id)
+
+    def send(self, batch: list[_Claimed]) -> list[SendResult]:
+        # A row tried before may have reached the server although we never heard the 250
+        # (a timeout after the data): where the transport can tell, do not send it twice.
+        retried = [c.mail.message_id for c in batch if c.attempts > 1]
+        delivered = (self.transport.delivered_message_ids(retried) if retried else None) or set()
+        known = [
+            SendResult(c.mail.id, "sent", "found on the server; not sent again")
+            for c in batch
+            if c.mail.message_id in delivered
+        ]
+        todo = [c.mail for c in batch if c.mail.message_id not in delivered]
+        return known + (asyncio.run(self.transport.send(todo)) if todo else [])
+
+    def mark(self, batch: list[_Claimed], results: list[SendResult], at: datetime) -> None:
+        attempts = {c.mail.id: c.attempts for c in batch}
+        # One UPDATE per distinct outcome (typically one: "sent"), not one per row.
+        groups: dict[tuple[str, tuple[tuple[str, Any], ...]], list[int]] = defaultdict(list)
+        for result in results:
+            action, values = _outcome(result, attempts[result.id], at, self.retry_delays)
+            groups[action, tuple(values.items())].append(result.id)
+        with session(self.db_url) as db:
+            for (action, pairs), ids in groups.items():
+                # A row missing from `moved` outlived our lease and recover_stuck took it over.
+                moved = transition(db, ids, self.token, dict(pairs))
+                found = select(Row).where(col(Row.id).in_(moved)).order_by(col(Row.id))
+                for row in db.exec(found.options(defer(RAW))):
+                    if action == "message.sent" and self.on_sent is not None:
+                        self.on_sent(db, row)
+                    self.count(action, row)
+                    details = {"attempts": row.attempts, "detail": row.last_error}
+                    audit_row(db, row, action, at, self.token, **details)
+            db.commit()
+
+    def count(self, action: str, row: OutboundMessage) -> None:
+        if action == "message.sent":
+            self.report.sent += 1
+        elif action == "message.retry":
+            self.report.retried += 1
+        else:
+            self.report.failed += 1
+            self.report.failures.append((row.id or 0, row.last_error or ""))
+
+
+def send_pending(
+    *,
+    now: datetime,
+    transport: MailTransport,
+    worker: str,
+    batch_size: int,
+    retry_delays: Sequence[float],
+    lease_seconds: int,
+    cycle_id: int | None = None,
+    on_sent: OnSent | None = None,
+    max_wait_seconds: float = 60.0,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+    db_url: str | None = None,
+) -> SendReport:
+    """Send every due message, batch by batch, each over one connection.
+
+    Rows that get a transient error come due again after `retry_delays` (real seconds); the
+    call waits for them while they fall due within `max_wait_seconds` of `now`, so a relay
+    that answers 421 once does not need another run. Its clock is `now` plus real elapsed time.
+    """
+    # The token keeps claims apart even when two senders share a name and a (fixed) clock.
+    token = f"{worker}#{secrets.token_hex(4)}"
+    sender = _Sender(transport, token, batch_size, retry_delays, on_sent, cycle_id, db_url)
+    started = monotonic()
+
+    def clock() -> datetime:
+        return now + timedelta(seconds=monotonic() - started)
+
+    resolved = recover_pending(now, transport, lease_seconds, cycle_id, on_sent, db_url)
+    sender.report.recovered = len(resolved)
+    sender.report.uncertain = sum(action == "message.uncertain" for _, action in resolved)
+    horizon = now + timedelta(seconds=max_wait_seconds)
+    while True:
+        batch = sender.claim(clock())
+        if batch:
+            sender.mark(batch, sender.send(batch), clock())
+            continue
+        due = _next_due(db_url, cycle_id, clock())
+        if due is None or due > horizon:
+            return sender.report
+        # A floor, so that rows another sender is claiming right now are not polled hot.
+        sleep(max((due - clock()).total_seconds(), 0.01))

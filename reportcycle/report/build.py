@@ -1,0 +1,185 @@
+"""Everything the consolidated report says, gathered from the database (DESIGN §8).
+
+`gather(db, cycle)` reads the cycle, its regime version, the counted contributions and the
+secretariat's texts; `build_report_context(gathered, …)` turns them into a `ReportContext`
+without touching the database, for a draft (attributed, with review notes) or a final
+(numbered and dated, nothing else).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from models.tables import Cycle
+from reportcycle.calendar.dates import format_date_vi
+from reportcycle.calendar.periods import next_period, parse_period
+from reportcycle.outbox.messages import render
+from reportcycle.regime.schema import Regime, Section
+from reportcycle.report.context import Block, Para, ReportContext, ReportSection, SignatureBlock
+from reportcycle.report.gather import SECRETARIAT, Gathered
+from reportcycle.report.merge import MergeNote, indicator_table, merge_section
+from reportcycle.superior_request import SuperiorRequest
+from reportcycle.vietnamese import lower_first, nfc
+
+BLANK_NUMBER = "      "  # the space the clerk fills in on a draft: "Số:       /BC-UBND"
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What the final carries and the draft leaves blank."""
+
+    number_text: str  # "05/BC-UBND"
+    on: date
+
+
+def build_report_context(
+    gathered: Gathered, *, stamp: Stamp | None, draft_label: str | None = None
+) -> tuple[ReportContext, dict[str, object]]:
+    """The report (a draft when `stamp` is None) and a summary for the audit trail/artifacts."""
+    regime, cycle = gathered.regime, gathered.cycle
+    period = parse_period(cycle.period_code)
+    title_vars = {"period": period.label_vi, "next_period": next_period(period).label_vi}
+    title = regime.report_title.format(**title_vars)
+    notes: list[MergeNote] = []
+    sections = tuple(
+        s
+        for top in regime.sections
+        for s in _sections(top, gathered, title_vars, notes, level=1, parent="")
+    )
+    requester = cycle.request_from or (regime.requester.name if regime.requester else None)
+    sentence_vars = {
+        "basis": _basis(cycle, regime),
+        "title": title,
+        "subject": lower_first(title),
+        "issuer_short": regime.issuer.short_name,
+        "requester": requester,
+    }
+    review_notes = _review_notes(gathered, sections, notes)
+    draft = stamp is None
+    symbol = regime.issuer.symbol
+    ctx = ReportContext(
+        supervisor=regime.issuer.supervisor,
+        issuer=regime.issuer.header,
+        number_line=f"Số: {stamp.number_text if stamp else BLANK_NUMBER + '/' + symbol}",
+        place_date=_place_date(regime.issuer.place, stamp.on if stamp else None, cycle),
+        doc_type="BÁO CÁO",
+        summary=title,
+        opening=render("report-opening.txt", sentence_vars).strip(),
+        sections=sections,
+        closing=render("report-closing.txt", sentence_vars).strip(),
+        recipients=(
+            *(r.name for r in regime.recipients),
+            f"Lưu: VT, {regime.issuer.drafting_unit}.",
+        ),
+        signer=SignatureBlock(regime.signer.authority, regime.signer.title, regime.signer.name),
+        draft=draft,
+        draft_label=draft_label if draft else None,
+        review_notes=tuple(review_notes) if draft else (),
+    )
+    summary: dict[str, object] = {
+        "units": gathered.units,
+        "counted": len(gathered.contributions),
+        "not_replied": list(gathered.not_replied),
+        "not_counted": list(gathered.not_counted),
+        "late": list(gathered.late),
+        "empty_sections": [s.code for s in sections if s.empty_note],
+        "near_duplicates": sum(1 for n in notes if "gần trùng" in n.text),
+        "review_notes": review_notes,
+    }
+    return ctx, summary
+
+
+def _sections(
+    section: Section,
+    gathered: Gathered,
+    title_vars: dict[str, str],
+    notes: list[MergeNote],
+    *,
+    level: int,
+    parent: str,
+) -> list[ReportSection]:
+    title = nfc(section.title.format(**title_vars))
+    label = section.code[len(parent) :] if parent and section.code.startswith(parent) else ""
+    heading = f"{label}) {title}" if level > 1 and label else f"{section.code}. {title}"
+    if section.subsections:
+        children = [
+            s
+            for sub in section.subsections
+            for s in _sections(
+                sub, gathered, title_vars, notes, level=level + 1, parent=section.code
+            )
+        ]
+        return [ReportSection(section.code, heading, level), *children]
+    blocks, empty_note = _content(section, gathered, notes)
+    return [ReportSection(section.code, heading, level, tuple(blocks), empty_note)]
+
+
+def _content(
+    section: Section, gathered: Gathered, notes: list[MergeNote]
+) -> tuple[list[Block], str | None]:
+    regime, code = gathered.regime, section.code
+    if section.written_by == "secretariat":
+        if code in gathered.texts:
+            source = f"{SECRETARIAT}: {gathered.text_sources.get(code, '')}".rstrip(": ")
+            return [
+                Para(p, bullet=p.startswith("- "), sources=(source,)) for p in gathered.texts[code]
+            ], None
+        lead = [c for c in gathered.contributions if c.unit_code == section.lead_unit]
+        blocks, found = merge_section(code, lead)
+        notes.extend(found)
+        if blocks:
+            return blocks, None
+        how = f"reportcycle cycle set-text {gathered.cycle.code} {code} FILE"
+        lead_name = next((u.name for u in regime.units if u.code == section.lead_unit), None)
+        also = f", hoặc chờ {lead_name} gửi" if lead_name else ""
+        return [], f"Văn phòng chưa nhập nội dung mục này ({how}{also})."
+    blocks, found = merge_section(code, gathered.contributions)
+    notes.extend(found)
+    indicators = [i for i in regime.indicators if i.section == code]
+    if indicators:
+        table, found = indicator_table(indicators, gathered.contributions)
+        notes.extend(found)
+        if table is not None and any(row[3] != "chưa có số liệu" for row in table.rows):
+            blocks.append(table)
+    if blocks:
+        return blocks, None
+    assigned = [u.name for u in regime.units if code in u.sections]
+    return [], (
+        "Chưa đơn vị nào gửi nội dung cho mục này (đơn vị được giao: "
+        f"{', '.join(assigned) or 'không có'})."
+    )
+
+
+def _review_notes(
+    gathered: Gathered, sections: Sequence[ReportSection], notes: Sequence[MergeNote]
+) -> list[str]:
+    out = []
+    if gathered.not_replied:
+        out.append(
+            f"Đơn vị chưa gửi báo cáo ({len(gathered.not_replied)}): "
+            f"{'; '.join(gathered.not_replied)}."
+        )
+    out.extend(f"Chưa đưa vào dự thảo — {n}." for n in gathered.not_counted)
+    if gathered.late:
+        out.append(f"Đơn vị gửi sau hạn: {'; '.join(gathered.late)}.")
+    out.extend(f"Mục {s.code} trống: {s.empty_note}" for s in sections if s.empty_note)
+    out.extend(n.text for n in notes)
+    return out
+
+
+def _basis(cycle: Cycle, regime: Regime) -> str:
+    if cycle.request_ref and cycle.request_date and cycle.request_from:
+        return SuperiorRequest(
+            ref=cycle.request_ref, date=cycle.request_date, sender=cycle.request_from
+        ).sentence()
+    return f"chế độ báo cáo định kỳ ({regime.name})"
+
+
+def _place_date(place: str, on: date | None, cycle: Cycle) -> str:
+    if on is not None:
+        return f"{place}, {format_date_vi(on)}"
+    # A draft leaves the day blank for the clerk; month and year of the report deadline's
+    # month would be a guess, so the draft shows the period's year and "…".
+    return f"{place}, ngày      tháng      năm {cycle.window_end.year}"
