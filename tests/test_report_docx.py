@@ -8,6 +8,7 @@ import dataclasses
 import io
 import re
 import shutil
+import unicodedata
 import zipfile
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -43,6 +44,7 @@ from tests.docx_layout import (
 
 if TYPE_CHECKING:
     from pypdf import PageObject
+    from pypdf.generic import DictionaryObject
 
 NUMBER_LINE = "Số: 05/BC-UBND"
 PLACE_DATE = "Đồng Nai, ngày 03 tháng 7 năm 2024"
@@ -1008,3 +1010,70 @@ def test_final_pdf_has_page_numbers_from_page_2(final_docx: bytes) -> None:
     assert "ỦY BAN NHÂN DÂN" in first
     assert "BÁO CÁO" in first
     assert "Võ Tân Đức" in " ".join(t for _, _, t in pages[-1])
+
+
+@pytest.fixture(scope="module")
+def final_pdf(final_docx: bytes) -> bytes:
+    return convert(final_docx, source_suffix=".docx", target="pdf")
+
+
+def _pdf_fonts(pdf: bytes) -> dict[str, bool]:
+    """Every font the PDF's pages use, descendant fonts of Type 0 ones and those of form
+    XObjects included: its /BaseFont without the subset prefix ("ABCDEF+") -> embedded?"""
+    pypdf = pytest.importorskip("pypdf")  # in the dev extra
+    fonts: dict[str, bool] = {}
+    seen: set[int] = set()
+
+    def visit_font(font: DictionaryObject) -> None:
+        name = re.sub(r"^/([A-Z]{6}\+)?", "", str(font["/BaseFont"]))  # a name: "/ABCDEF+..."
+        descriptor = font.get("/FontDescriptor")
+        embedded = descriptor is not None and any(
+            key in descriptor.get_object() for key in ("/FontFile", "/FontFile2", "/FontFile3")
+        )
+        fonts[name] = fonts.get(name, True) and embedded
+
+    def visit_resources(resources: DictionaryObject | None) -> None:
+        if resources is None or id(resources) in seen:
+            return
+        seen.add(id(resources))
+        for font in resources.get("/Font", {}).values():
+            font = font.get_object()
+            if font.get("/Subtype") != "/Type0":  # a Type 0 font is its descendant's wrapper
+                visit_font(font)
+            else:
+                for descendant in font["/DescendantFonts"]:
+                    visit_font(descendant.get_object())
+        for xobject in resources.get("/XObject", {}).values():
+            inner = xobject.get_object().get("/Resources")
+            visit_resources(None if inner is None else inner.get_object())
+
+    for page in pypdf.PdfReader(io.BytesIO(pdf)).pages:
+        resources = page.get("/Resources")
+        visit_resources(None if resources is None else resources.get_object())
+    return fonts
+
+
+@pytest.mark.libreoffice
+@needs_soffice
+def test_final_pdf_embeds_only_the_times_new_roman_substitute(final_pdf: bytes) -> None:
+    # Liberation Serif 2.x (fonts-liberation2) has every Vietnamese letter. With only 1.07
+    # (fonts-liberation), LibreOffice draws ế ạ ố ơ ư Ủ ... in DejaVu Serif inside Liberation
+    # words, and the PDF lists DejaVuSerif* beside LiberationSerif*.
+    fonts = _pdf_fonts(final_pdf)
+    assert {name.split("-")[0] for name in fonts} == {"LiberationSerif"}, sorted(fonts)
+    assert set(fonts) <= {
+        "LiberationSerif", "LiberationSerif-Bold",
+        "LiberationSerif-Italic", "LiberationSerif-BoldItalic",
+    }  # fmt: skip
+    assert all(fonts.values()), fonts  # embedded, not left to the reader's machine
+
+
+@pytest.mark.libreoffice
+@needs_soffice
+def test_final_pdf_text_is_searchable_vietnamese(final_pdf: bytes) -> None:
+    # A letter drawn in a fallback font comes back apart from its word ("Y BAN NHÂN DÂNỦ").
+    pypdf = pytest.importorskip("pypdf")  # in the dev extra
+    page = pypdf.PdfReader(io.BytesIO(final_pdf)).pages[0]
+    text = " ".join(unicodedata.normalize("NFC", page.extract_text()).split())
+    for phrase in ("ỦY BAN NHÂN DÂN", "TỈNH ĐỒNG NAI", NUMBER_LINE, PLACE_DATE, OPENING):
+        assert phrase in text, (phrase, text[:400])

@@ -25,6 +25,7 @@ from reportcycle.lookup import calendar_for, find_cycle
 from reportcycle.outbox.local_server import LocalMailServer
 from reportcycle.regime.loading import load_regime
 from reportcycle.report import approval
+from reportcycle.report.texts import read_text_file, set_text
 from reportcycle.superior_request import SuperiorRequest
 from tasks.mail import send_outbox_now
 
@@ -178,11 +179,11 @@ class Scenario:
             for section, paragraphs in texts.items():
                 path = folder / f"muc-{section}.txt"
                 path.write_text("\n".join(paragraphs) + "\n", encoding="utf-8")
-                texts.set_text(
+                set_text(
                     db,
                     cycle,
                     section,
-                    texts.read_text_file(path),
+                    read_text_file(path),
                     source_name=path.name,
                     now=at(day, 8, 30),
                     actor="Văn phòng (demo)",

@@ -24,7 +24,7 @@ import aiosmtplib
 
 from reportcycle.documents.convert import convert
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 REGIME_FILE = REPO / "regimes" / "dong-nai-ttdn-6-thang.yaml"
 DOCX_TYPE = "vnd.openxmlformats-officedocument.wordprocessingml.document"
 # STTTT's officer writes from a personal mailbox the regime does not list.

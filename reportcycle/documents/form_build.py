@@ -31,7 +31,7 @@ from docx.table import Table as DocxTable
 from docx.table import _Cell
 
 from reportcycle.documents import stamping
-from reportcycle.documents.package import clean_text
+from reportcycle.documents.package import CUSTOM_PART, clean_text, custom_properties_xml
 from reportcycle.regime.schema import Indicator, Regime, Section
 from reportcycle.vietnamese import nfc
 
@@ -245,8 +245,8 @@ def _set_properties(doc: Document, regime: Regime, report_name: str) -> None:
         "reportcycle_cycle": _PH["cycle"],
         "reportcycle_form_version": FORM_VERSION,
     }
-    blob = package.custom_properties_xml(props)
-    part = Part(PackURI(f"/{package.CUSTOM_PART}"), CT.OFC_CUSTOM_PROPERTIES, blob, package)
+    blob = custom_properties_xml(props)
+    part = Part(PackURI(f"/{CUSTOM_PART}"), CT.OFC_CUSTOM_PROPERTIES, blob, package)
     package.relate_to(part, RT.CUSTOM_PROPERTIES)
 
 

@@ -18,7 +18,7 @@ import jinja2
 from reportcycle.outbox.mime import ComposedMessage, Part, compose
 from reportcycle.vietnamese import nfc, nfc_deep
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 TOKEN_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 TOKEN_LENGTH = 20  # 100 bits: unguessable, and short enough for a plus-address
 
