@@ -35,9 +35,9 @@ def main() -> None:
     from models.settings import get_settings
     from reportcycle.clock import VN_TZ
     from reportcycle.cycle import opening, request_emails
+    from reportcycle.inbox.collect import collect_mail
+    from reportcycle.outbox.sending import send_outbox
     from reportcycle.regime.loading import load_regime
-    from tasks.inbox import collect_now
-    from tasks.mail import send_outbox_now
 
     now = datetime(2024, 6, 19, 9, tzinfo=VN_TZ)
     settings = get_settings()
@@ -55,14 +55,14 @@ def main() -> None:
     print(f"setup: {count} replies written in {time.perf_counter() - start:.1f} s")
 
     start = time.perf_counter()
-    report = collect_now(now)
+    report = collect_mail(now)
     seconds = time.perf_counter() - start
     print(
         f"collect: {report.fetched} read, {report.stored} stored, outcomes {report.outcomes}"
         f" in {seconds:.2f} s -> {report.fetched / seconds:.0f} replies/s"
     )
     start = time.perf_counter()
-    sent = send_outbox_now(now)
+    sent = send_outbox(now)
     print(
         f"send: {sent.sent} messages (requests and receipts) in {time.perf_counter() - start:.2f} s"
     )

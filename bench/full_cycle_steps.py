@@ -113,8 +113,8 @@ def _open_plain(step: Step, regime_path: Path, work: Path) -> None:
     from models.db import session
     from models.settings import get_settings
     from reportcycle.cycle import opening, request_emails
+    from reportcycle.outbox.sending import send_outbox
     from reportcycle.regime.loading import load_regime
-    from tasks.mail import send_outbox_now
 
     loaded = step.part("load regime", lambda: load_regime(regime_path))
     with session() as db:
@@ -132,7 +132,7 @@ def _open_plain(step: Step, regime_path: Path, work: Path) -> None:
             ),
         )
         db.commit()
-    report = step.part("send", lambda: send_outbox_now(OPEN_AT, opened.cycle_id))
+    report = step.part("send", lambda: send_outbox(OPEN_AT, opened.cycle_id))
     with session() as db:
         step.part(
             "request status",
@@ -211,12 +211,12 @@ def step_collect(mode: str, units: int, work: Path) -> Callable[[Step], None]:
             step.info["sent"] = result.replies_sent
 
         return run_flow
-    from tasks.inbox import collect_now
-    from tasks.mail import send_outbox_now
+    from reportcycle.inbox.collect import collect_mail
+    from reportcycle.outbox.sending import send_outbox
 
     def run(step: Step) -> None:
-        report = step.part("collect", lambda: collect_now(COLLECT_AT))
-        sent = step.part("send receipts", lambda: send_outbox_now(COLLECT_AT))
+        report = step.part("collect", lambda: collect_mail(COLLECT_AT))
+        sent = step.part("send receipts", lambda: send_outbox(COLLECT_AT))
         step.info.update(fetched=report.fetched, outcomes=report.outcomes, sent=sent.sent)
 
     return run
@@ -232,12 +232,12 @@ def step_chase(mode: str, units: int, work: Path) -> Callable[[Step], None]:
             step.info["skipped"] = result.skipped
 
         return run_flow
-    from tasks.chase import chase_now
-    from tasks.mail import send_outbox_now
+    from reportcycle.cycle.chase import queue_reminders
+    from reportcycle.outbox.sending import send_outbox
 
     def run(step: Step) -> None:
-        report = step.part("queue reminders", lambda: chase_now(CHASE_AT))
-        sent = step.part("send", lambda: send_outbox_now(CHASE_AT))
+        report = step.part("queue reminders", lambda: queue_reminders(CHASE_AT))
+        sent = step.part("send", lambda: send_outbox(CHASE_AT))
         step.info.update(reminders=len(report.reminders), sent=sent.sent, skipped=report.skipped)
 
     return run
@@ -267,14 +267,14 @@ def _consolidate_plain(step: Step, code: str) -> None:
     from models.db import session
     from models.settings import get_settings
     from reportcycle.lookup import find_cycle
-    from reportcycle.report import approval
-    from tasks.mail import send_outbox_now
+    from reportcycle.outbox.sending import send_outbox
+    from reportcycle.report import approval, drafts
 
     settings = get_settings()
     with session() as db:
         cycle = find_cycle(db, code)
         draft, _ = step.part(
-            "draft", lambda: approval.make_draft(db, cycle, now=DRAFT_AT, settings=settings)
+            "draft", lambda: drafts.make_draft(db, cycle, now=DRAFT_AT, settings=settings)
         )
         db.commit()
         decision = approval.Decision(approve=True, at=APPROVE_AT)
@@ -284,7 +284,7 @@ def _consolidate_plain(step: Step, code: str) -> None:
         )
         db.commit()
         step.info.update(number=final.number_text, pdf=bool(final.pdf_path))
-    sent = step.part("send distribution", lambda: send_outbox_now(APPROVE_AT, cycle.id))
+    sent = step.part("send distribution", lambda: send_outbox(APPROVE_AT, cycle.id))
     step.info["sent"] = sent.sent
 
 

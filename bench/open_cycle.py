@@ -63,8 +63,8 @@ def main() -> None:
     from models.db import migrate, session
     from reportcycle.clock import VN_TZ
     from reportcycle.cycle import opening, request_emails
+    from reportcycle.outbox.sending import send_outbox
     from reportcycle.regime.loading import load_regime
-    from tasks.mail import send_outbox_now
 
     now = datetime(2024, 6, 17, 8, tzinfo=VN_TZ)
     migrate()
@@ -92,7 +92,7 @@ def main() -> None:
     opened = timed("create cycle + requests", steps, create)
     queued = timed("forms + compose + enqueue", steps, lambda: queue(opened.cycle_id))
     report = timed(
-        "send (one connection per batch)", steps, lambda: send_outbox_now(now, opened.cycle_id)
+        "send (one connection per batch)", steps, lambda: send_outbox(now, opened.cycle_id)
     )
     total = sum(steps.values())
     print(f"units: {args.units}; queued {queued}, sent {report.sent}, failed {report.failed}")

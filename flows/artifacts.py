@@ -13,9 +13,7 @@ from prefect.artifacts import (
     create_table_artifact,
 )
 
-from models.db import session
-from reportcycle.cycle.status import cycle_status
-from reportcycle.lookup import find_cycle
+from reportcycle.cycle.status import open_cycle_ids, read_status
 
 
 def artifact_key(prefix: str, cycle_code: str) -> str:
@@ -38,8 +36,7 @@ class Summary:
 def publish_cycle(cycle_id: int, summary: Summary | None = None) -> None:
     """The cycle's unit table, its progress and, if given, the run's summary, all from one
     reading of the cycle's status (a 1,000-unit status takes ~0.4 s)."""
-    with session() as db:
-        status = cycle_status(db, find_cycle(db, str(cycle_id)))
+    status = read_status(str(cycle_id))
     publish_unit_table(status)
     publish_progress(status)
     if summary is not None:
@@ -108,13 +105,3 @@ def publish_summary(status: Status, summary: Summary) -> None:
         markdown="\n".join(markdown),
         description=f"{summary.title} — {code}",
     )
-
-
-def open_cycle_ids() -> list[int]:
-    from sqlmodel import col, select
-
-    from models.tables import Cycle, CycleStatus
-
-    with session() as db:
-        ids = db.exec(select(Cycle.id).where(col(Cycle.status) != CycleStatus.CLOSED)).all()
-    return [cycle_id for cycle_id in ids if cycle_id is not None]

@@ -35,8 +35,9 @@ from pydantic import BaseModel, Field
 from flows.artifacts import artifact_key, publish_cycle
 from reportcycle.clock import resolve_now
 from reportcycle.report.approval import Decision
+from reportcycle.report.runs import VersionInfo, superseded_runs
 from tasks.mail import send_outbox
-from tasks.report import VersionInfo, decide, make_draft
+from tasks.report import record_decision, render_draft
 
 DEPLOYMENT = "consolidate-report"
 
@@ -73,7 +74,7 @@ def consolidate_report(cycle: str, now: datetime | None = None) -> ConsolidateRe
     """Draft the report of `cycle` (code or id), then wait for the secretariat's decision."""
     at = resolve_now(now)
     run_id = current_run.id
-    draft = make_draft(cycle, at, str(run_id) if run_id else None)
+    draft = render_draft(cycle, at, str(run_id) if run_id else None)
     if not draft.resumed:  # a resumed run published these before its suspension
         publish_cycle(draft.cycle_id)
         _publish_report(draft, "Dự thảo chờ phê duyệt")
@@ -86,7 +87,7 @@ def consolidate_report(cycle: str, now: datetime | None = None) -> ConsolidateRe
         edited=Path(answer.edited_docx) if answer.edited_docx else None,
         actor=answer.decided_by,
     )
-    outcome = decide(cycle, draft.id, decision)
+    outcome = record_decision(cycle, draft.id, decision)
     if outcome.kind != "final":
         get_run_logger().warning("changes requested on draft %s: %s", draft.version, answer.comment)
         _publish_report(outcome, "Yêu cầu chỉnh sửa")
@@ -169,24 +170,10 @@ def start(cycle_code: str, now: datetime | None) -> tuple[UUID, State[Any]]:
 def _cancel_superseded(cycle_code: str, *, keep: UUID) -> None:
     """Runs still waiting on an older draft of the cycle: that draft is superseded, so its
     run is cancelled rather than left suspended in the UI for ever."""
-    from sqlmodel import col, select
-
-    from models.db import session
-    from models.report import ReportStatus, ReportVersion
-    from reportcycle.lookup import find_cycle
-
-    with session() as db:
-        cycle = find_cycle(db, cycle_code)
-        waiting = db.exec(
-            select(ReportVersion.flow_run_id, ReportVersion.version).where(
-                ReportVersion.cycle_id == cycle.id,
-                ReportVersion.status == ReportStatus.SUPERSEDED,
-                col(ReportVersion.flow_run_id).is_not(None),
-            )
-        ).all()
+    waiting = superseded_runs(cycle_code)
     with get_client(sync_client=True) as client:
         for run_id, version in waiting:
-            if run_id is None or UUID(run_id) == keep:
+            if UUID(run_id) == keep:
                 continue
             try:
                 found = client.read_flow_run(UUID(run_id))

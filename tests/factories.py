@@ -46,9 +46,9 @@ def open_reference_cycle(now: datetime | None = None) -> int:
     from models.settings import get_settings
     from reportcycle.clock import VN_TZ
     from reportcycle.cycle import opening, request_emails
+    from reportcycle.outbox.sending import send_outbox
     from reportcycle.regime.loading import load_regime
     from reportcycle.superior_request import SuperiorRequest
-    from tasks.mail import send_outbox_now
     from tests.conftest import REFERENCE_REGIME
 
     at = now or datetime(2024, 6, 17, 8, tzinfo=VN_TZ)
@@ -67,7 +67,7 @@ def open_reference_cycle(now: datetime | None = None) -> int:
             db, cycle_id=opened.cycle_id, now=at, settings=get_settings()
         )
         db.commit()
-    send_outbox_now(at, opened.cycle_id)
+    send_outbox(at, opened.cycle_id)
     return opened.cycle_id
 
 

@@ -16,12 +16,12 @@ from models.settings import Settings, get_settings
 from models.tables import DataRequest, OutboundMessage
 from reportcycle.calendar.workdays import WorkCalendar
 from reportcycle.clock import VN_TZ
+from reportcycle.cycle.chase import queue_reminders
 from reportcycle.cycle.request_emails import render_form
 from reportcycle.documents import form_fill, form_read
+from reportcycle.inbox.collect import collect_mail
 from reportcycle.inbox.review import decide
-from tasks.chase import chase_now
-from tasks.inbox import collect_now
-from tasks.mail import send_outbox_now
+from reportcycle.outbox.sending import send_outbox
 from tests.conftest import REPO
 from tests.factories import deliver, maildir_messages, open_reference_cycle, reply_with_form
 from tests.fixtures import reference
@@ -118,11 +118,11 @@ def test_walking_the_reference_cycle_sends_exactly_the_reminders_due(settings: S
         for unit, only in replies.get(day, []):
             _reply(settings, unit, only=only)
         for hour in (8, 10, 14, 20):  # later runs the same day find nothing new to send
-            collect_now(_at(day, hour))
+            collect_mail(_at(day, hour))
             if hour == 14:
                 _accept_pending(_at(day, hour))  # the secretariat accepts the partial reply
-            chase_now(_at(day, hour))
-            send_outbox_now(_at(day, hour))
+            queue_reminders(_at(day, hour))
+            send_outbox(_at(day, hour))
         day += timedelta(days=1)
 
     sent = _reminders()
@@ -159,8 +159,8 @@ def test_walking_the_reference_cycle_sends_exactly_the_reminders_due(settings: S
 
 def test_reminders_carry_the_form_and_reach_the_unit(settings: Settings) -> None:
     open_reference_cycle(_at(OPENED, 8))
-    chase_now(_at(date(2024, 6, 18), 8))
-    send_outbox_now(_at(date(2024, 6, 18), 8))
+    queue_reminders(_at(date(2024, 6, 18), 8))
+    send_outbox(_at(date(2024, 6, 18), 8))
     request = _request("LHHN")
     (reminder,) = [
         m
@@ -176,9 +176,9 @@ def test_reminders_carry_the_form_and_reach_the_unit(settings: Settings) -> None
 
 
 CHASE = (
-    "from reportcycle.clock import parse_now; from tasks.chase import chase_now; "
-    "from tasks.mail import send_outbox_now; at = parse_now('2024-06-26T08:00'); "
-    "chase_now(at); send_outbox_now(at)"
+    "from reportcycle.clock import parse_now; from reportcycle.cycle.chase import queue_reminders; "
+    "from reportcycle.outbox.sending import send_outbox; at = parse_now('2024-06-26T08:00'); "
+    "queue_reminders(at); send_outbox(at)"
 )
 
 

@@ -15,10 +15,10 @@ from reportcycle.clock import VN_TZ
 from reportcycle.cycle.request_emails import render_form
 from reportcycle.cycle.status import cycle_status
 from reportcycle.documents import form_fill
+from reportcycle.inbox.collect import collect_mail
 from reportcycle.inbox.review import decide, pending_reviews
 from reportcycle.lookup import find_cycle
-from tasks.inbox import collect_now
-from tasks.mail import send_outbox_now
+from reportcycle.outbox.sending import send_outbox
 from tests.factories import deliver, maildir_messages, open_reference_cycle, reply_with_form
 
 CODE = "dong-nai-ttdn-6-thang-2024-H1"
@@ -62,8 +62,8 @@ def _dptth_reply(**overrides: object) -> bytes:
 
 
 def _collect(at: datetime = BEFORE_DEADLINE) -> dict[str, int]:
-    report = collect_now(at)
-    send_outbox_now(at)
+    report = collect_mail(at)
+    send_outbox(at)
     return report.outcomes
 
 
@@ -159,7 +159,7 @@ def test_unknown_sender_waits_for_review_then_counts_when_accepted(settings: Set
             now=BEFORE_DEADLINE,
         )
         db.commit()
-    send_outbox_now(BEFORE_DEADLINE)
+    send_outbox(BEFORE_DEADLINE)
     assert _unit(_status(), "DPTTH")["reply"]["counted_version"] == 1  # type: ignore[index]
     assert len(_sent_to(settings, "nva.personal@gmail.example")) == 1  # the receipt
 
@@ -199,7 +199,7 @@ def test_text_in_the_body_goes_to_the_units_section_for_review(settings: Setting
             now=BEFORE_DEADLINE,
         )
         db.commit()
-    send_outbox_now(BEFORE_DEADLINE)
+    send_outbox(BEFORE_DEADLINE)
     answers = _sent_to(settings, "sovhttdl@example.org")
     texts = [m.get_body(("plain",)).get_content() for m in answers]  # type: ignore[attr-defined]
     assert any("Đề nghị gửi phiếu .docx thay vì thân thư." in t for t in texts)

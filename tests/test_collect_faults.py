@@ -22,9 +22,9 @@ from tests.conftest import REPO
 from tests.factories import deliver, maildir_messages, open_reference_cycle, reply_with_form
 
 COLLECT = (
-    "from reportcycle.clock import parse_now; from tasks.inbox import collect_now; "
-    "from tasks.mail import send_outbox_now; at = parse_now('2024-06-19T10:00'); "
-    "collect_now(at); send_outbox_now(at)"
+    "from reportcycle.clock import parse_now; from reportcycle.inbox.collect import collect_mail; "
+    "from reportcycle.outbox.sending import send_outbox; at = parse_now('2024-06-19T10:00'); "
+    "collect_mail(at); send_outbox(at)"
 )
 UNITS = {"DPTTH": "3b", "BDN": "3b", "SVHTTDL": "3c", "SCT": "3c", "LHHN": "3b"}
 

@@ -12,8 +12,8 @@ from models.tables import DataRequest
 from reportcycle.clock import parse_now
 from reportcycle.cycle.request_emails import render_form
 from reportcycle.documents import form_fill
-from tasks.inbox import collect_now
-from tasks.mail import send_outbox_now
+from reportcycle.inbox.collect import collect_mail
+from reportcycle.outbox.sending import send_outbox
 from tests.factories import maildir_messages, open_reference_cycle, reply_with_form
 from tests.imap_server import Dovecot, dovecot_server, imap_mailbox  # noqa: F401
 
@@ -45,15 +45,15 @@ def test_collect_reads_imap_flags_processed_and_resumes_after_restart(
     imap.append(_reply("DPTTH").replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n"))
     imap.append(_reply("BDN").replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n"))
 
-    report = collect_now(AT)
+    report = collect_mail(AT)
     assert report.outcomes == {"accepted": 2}
     flags = imap.flags()
     assert all({"\\Seen", "$ReportcycleDone"} <= f for f in flags.values())
 
     imap.append(_reply("SCT").replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n"))
-    again = collect_now(AT)  # a new process would start here: the position is in the database
+    again = collect_mail(AT)  # a new process would start here: the position is in the database
     assert (again.fetched, again.outcomes) == (1, {"accepted": 1})
-    send_outbox_now(AT)
+    send_outbox(AT)
     with session() as db:
         assert len(db.exec(select(InboundMessage)).all()) == 3
         (state,) = db.exec(select(MailboxState)).all()

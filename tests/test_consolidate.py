@@ -21,17 +21,18 @@ from reportcycle import lookup
 from reportcycle.clock import VN_TZ
 from reportcycle.cycle import opening
 from reportcycle.cycle.status import cycle_status
+from reportcycle.inbox.collect import collect_mail
 from reportcycle.regime.loading import load_regime
 from reportcycle.regime.schema import Aggregate, Indicator
-from reportcycle.report import approval
+from reportcycle.report import approval, drafts
 from reportcycle.report.approval import Decision
 from reportcycle.report.build import build_report_context
 from reportcycle.report.context import Para, TableBlock
+from reportcycle.report.errors import ConsolidationError
 from reportcycle.report.gather import Gathered
 from reportcycle.report.merge import UnitContribution, indicator_table, merge_section
 from reportcycle.report.numbering import issue_number, set_counter
-from reportcycle.report.texts import ConsolidationError, read_text_file, set_text
-from tasks.inbox import collect_now
+from reportcycle.report.texts import read_text_file, set_text
 from tests.conftest import REFERENCE_REGIME
 from tests.factories import deliver, open_reference_cycle, reply_with_form
 from tests.fixtures import reference
@@ -161,7 +162,7 @@ def _reply(settings: Settings, unit: str, at: datetime, **changes: object) -> No
             form=reference.filled_form(unit, token, **changes),  # type: ignore[arg-type]
         ),
     )
-    collect_now(at)
+    collect_mail(at)
 
 
 def _cycle() -> Cycle:
@@ -171,7 +172,7 @@ def _cycle() -> Cycle:
 
 def _draft(settings: Settings, at: datetime = DRAFTED, run: str | None = None) -> ReportVersion:
     with session() as db:
-        row, _ = approval.make_draft(
+        row, _ = drafts.make_draft(
             db, db.exec(select(Cycle)).one(), now=at, settings=settings, flow_run_id=run
         )
         db.commit()
@@ -401,15 +402,15 @@ def _gathered(contributions: list[UnitContribution], texts: dict[str, list[str]]
 def test_a_secretariat_section_falls_back_to_its_lead_units_text() -> None:
     sngv = UnitContribution("SNGV", "Sở Ngoại vụ", {"1": [_para("Bối cảnh do Sở Ngoại vụ viết.")]})
 
-    ctx, _ = build_report_context(_gathered([sngv], {}), stamp=None)
+    ctx, _ = build_report_context(_gathered([sngv], {}))
     (first,) = [s for s in ctx.sections if s.code == "1"]
     assert first.blocks == (Para("Bối cảnh do Sở Ngoại vụ viết.", sources=("Sở Ngoại vụ",)),)
 
-    ctx, _ = build_report_context(_gathered([sngv], {"1": ["Văn phòng viết."]}), stamp=None)
+    ctx, _ = build_report_context(_gathered([sngv], {"1": ["Văn phòng viết."]}))
     (first,) = [s for s in ctx.sections if s.code == "1"]
     assert [b.text for b in first.blocks if isinstance(b, Para)] == ["Văn phòng viết."]
 
-    ctx, summary = build_report_context(_gathered([], {}), stamp=None)
+    ctx, summary = build_report_context(_gathered([], {}))
     (first,) = [s for s in ctx.sections if s.code == "1"]
     assert first.empty_note is not None
     assert "hoặc chờ Sở Ngoại vụ gửi" in first.empty_note

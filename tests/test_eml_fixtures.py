@@ -9,7 +9,7 @@ from sqlmodel import select
 from models.db import session
 from models.inbound import InboundMessage, Submission
 from models.settings import Settings
-from tasks.inbox import collect_now
+from reportcycle.inbox.collect import collect_mail
 from tests.factories import deliver, open_reference_cycle, plant_tokens
 from tests.fixtures.eml_cases import CASES, OUT, Case
 from tests.fixtures.tokens import TOKENS
@@ -21,7 +21,7 @@ def test_fixture_reply_gets_its_expected_outcome(settings: Settings, case: Case)
     open_reference_cycle()
     plant_tokens(TOKENS)
     deliver(settings.inbox_maildir, (OUT / case.file).read_bytes())
-    report = collect_now(BEFORE_DEADLINE)
+    report = collect_mail(BEFORE_DEADLINE)
     assert report.outcomes == {case.status: 1}
     with session() as db:
         inbound = db.exec(select(InboundMessage)).one()
@@ -45,7 +45,7 @@ def test_tcvn3_form_comes_back_as_unicode_vietnamese(settings: Settings) -> None
     open_reference_cycle()
     plant_tokens(TOKENS)
     deliver(settings.inbox_maildir, (OUT / "tcvn3_form.eml").read_bytes())
-    collect_now(BEFORE_DEADLINE)
+    collect_mail(BEFORE_DEADLINE)
     with session() as db:
         submission = db.exec(select(Submission)).one()
     text = " ".join(b["text"] for b in submission.sections["3b"])

@@ -8,6 +8,7 @@ import struct
 import subprocess
 import unicodedata
 import zipfile
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import docx
 import pytest
 from lxml import etree
 
+from reportcycle.clock import VN_TZ
 from reportcycle.documents.blocks import Paragraph, Table
 from reportcycle.documents.form_build import (
     build_form_template,
@@ -31,6 +33,7 @@ from tests.factories import zip_of
 REGIME_FILE = Path(__file__).resolve().parents[1] / "regimes" / "dong-nai-ttdn-6-thang.yaml"
 PERIOD = "6 tháng đầu năm 2024"
 DEADLINE = "ngày 21 tháng 6 năm 2024"
+CREATED = datetime(2024, 6, 17, 8, 0, tzinfo=VN_TZ)  # the request's creation, not the wall clock
 CUSTOM_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}"
 DPTTH_NAME = "Đài Phát thanh – Truyền hình Đồng Nai"
 
@@ -49,6 +52,7 @@ def template_for(regime: Regime, unit_code: str) -> bytes:
         period_label=PERIOD,
         deadline_text=DEADLINE,
         title_vars={"next_period": "6 tháng cuối năm 2024"},
+        created=CREATED,
     )
 
 
@@ -206,6 +210,7 @@ def test_template_substitutes_period_and_title_vars_in_section_titles(regime: Re
         period_label=PERIOD,
         deadline_text=DEADLINE,
         title_vars={"next_period": "6 tháng cuối năm 2024"},
+        created=CREATED,
     )
     assert "Mục 4. Phương hướng, nhiệm vụ 6 tháng cuối năm 2024" in document_text(stamped(data))
 
@@ -218,6 +223,7 @@ def test_template_rejects_codes_the_regime_does_not_have(regime: Regime) -> None
             indicator_codes=indicators,
             period_label=PERIOD,
             deadline_text=DEADLINE,
+            created=CREATED,
         )
 
     with pytest.raises(ValueError, match=r"\['3'\]"):  # "3" has subsections: not assignable
@@ -509,3 +515,9 @@ def test_filled_form_resaved_by_libreoffice_reads_back_the_same(
     )
     assert custom_properties(resaved.read_bytes())["reportcycle_token"] == "tok-SNGV-1"
     assert after.warnings == []
+
+
+def test_form_is_dated_when_its_request_was_made_not_when_it_is_rendered(regime: Regime) -> None:
+    doc = docx.Document(io.BytesIO(template_for(regime, "STTTT")))
+    assert doc.core_properties.created == CREATED  # 01:00 UTC, written as such
+    assert doc.core_properties.modified == CREATED

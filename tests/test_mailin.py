@@ -7,6 +7,7 @@ import os
 import socket
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -61,7 +62,7 @@ def imap_source(server: Dovecot, db_url: str, kind: str = "imap", **options: Any
 
 def save(source: MailSource, batch: list[Fetched], db_url: str) -> None:
     with session(db_url) as db:
-        source.save_position(db, batch)
+        source.save_position(db, batch, datetime(2024, 6, 19, 3, tzinfo=UTC))
         db.commit()
 
 

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Final, Literal
 
-from reportcycle.calendar.dates import _month_vi
+from reportcycle.calendar.dates import month_vi
 from reportcycle.calendar.workdays import WorkCalendar
 
 
@@ -84,7 +84,7 @@ class Period:
         """E.g. "tháng 7 năm 2024", "quý III năm 2024", "6 tháng đầu năm 2024", "năm 2024"."""
         match self.kind:
             case PeriodKind.MONTH:
-                head = f"tháng {_month_vi(self.index)} "
+                head = f"tháng {month_vi(self.index)} "
             case PeriodKind.QUARTER:
                 head = f"quý {_ROMAN[self.index - 1]} "
             case PeriodKind.HALF_YEAR:

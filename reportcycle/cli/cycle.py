@@ -82,7 +82,8 @@ def cycle_set_text(
     next `consolidate` uses it. Lines starting with "- " become bullets."""
     from models.db import session
     from reportcycle.lookup import find_cycle
-    from reportcycle.report.texts import ConsolidationError, read_text_file, set_text
+    from reportcycle.report.errors import ConsolidationError
+    from reportcycle.report.texts import read_text_file, set_text
 
     migrate()
     try:

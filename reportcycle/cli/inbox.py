@@ -55,7 +55,7 @@ def _decide(submission: int, accept: bool, note: str | None, now: str | None) ->
     from models.db import session
     from models.settings import get_settings
     from reportcycle.inbox.review import decide
-    from tasks.mail import send_outbox_now
+    from reportcycle.outbox.sending import send_outbox
 
     migrate()
     at = resolve_now(parse_now(now))
@@ -73,7 +73,7 @@ def _decide(submission: int, accept: bool, note: str | None, now: str | None) ->
         except (LookupError, ValueError) as exc:
             raise fail(str(exc)) from None
         db.commit()
-    report = send_outbox_now(at)
+    report = send_outbox(at)
     verb = "accepted: it counts now" if accept else "rejected: the unit is told why"
     out.print(f"submission {submission} {verb} ({report.sent} message(s) sent).")
 

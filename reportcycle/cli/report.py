@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import State
+
+    from models.report import ReportVersion
 
 from reportcycle.cli.common import CycleArg, NowOption, err, fail, migrate, out
 from reportcycle.clock import parse_now, resolve_now
@@ -17,7 +22,7 @@ def consolidate(cycle: CycleArg, now: NowOption = None) -> None:
     from flows.consolidate_report import start
     from models.db import session
     from reportcycle.lookup import find_cycle
-    from reportcycle.report.approval import latest_draft
+    from reportcycle.report.drafts import latest_draft
 
     migrate()
     try:
@@ -68,28 +73,13 @@ def approve(
     from uuid import UUID
 
     from flows.consolidate_report import Approval, resume
-    from models.db import session
-    from models.report import ReportStatus
-    from reportcycle.lookup import find_cycle
-    from reportcycle.report.approval import final_of, latest_draft
 
     migrate()
     try:
         at = parse_now(now)
-        with session() as db:
-            found = find_cycle(db, cycle)
-            code, draft = found.code, latest_draft(db, found)
-    except (LookupError, ValueError) as exc:
+    except ValueError as exc:
         raise fail(str(exc)) from None
-    if draft is None or draft.flow_run_id is None:
-        raise fail(f"{code} has no draft yet; run `reportcycle consolidate {code}` first")
-    if draft.status == ReportStatus.APPROVED and retry:
-        pass  # approved, final not issued yet: the rerun finishes it
-    elif draft.status != ReportStatus.AWAITING:
-        raise fail(
-            f"draft {draft.version} of {code} is {draft.status}, not awaiting a decision; "
-            f"run `reportcycle consolidate {code}` for a new draft"
-        )
+    code, draft = _decidable_draft(cycle, retry=retry)
     if edited is not None and not edited.is_file():
         raise fail(f"{edited}: no such file")
     answer = Approval(
@@ -100,14 +90,47 @@ def approve(
         decided_at=at,
     )
     try:
-        state = resume(UUID(draft.flow_run_id), answer, retry=retry)
+        state = resume(UUID(draft.flow_run_id or ""), answer, retry=retry)
     except RuntimeError as exc:
         raise fail(str(exc)) from None
-    with session() as db:
-        final = final_of(db, find_cycle(db, code))
     if changes:
         out.print(f"changes requested on draft {draft.version} of {code}; flow run {state.name}.")
         return
+    _print_final(code, draft, state)
+
+
+def _decidable_draft(cycle: str, *, retry: bool) -> tuple[str, ReportVersion]:
+    """The cycle's code and its latest draft, if a decision can be taken on it now."""
+    from models.db import session
+    from models.report import ReportStatus
+    from reportcycle.lookup import find_cycle
+    from reportcycle.report.drafts import latest_draft
+
+    try:
+        with session() as db:
+            found = find_cycle(db, cycle)
+            code, draft = found.code, latest_draft(db, found)
+    except LookupError as exc:
+        raise fail(str(exc)) from None
+    if draft is None or draft.flow_run_id is None:
+        raise fail(f"{code} has no draft yet; run `reportcycle consolidate {code}` first")
+    if draft.status == ReportStatus.APPROVED and retry:
+        return code, draft  # approved, final not issued yet: the rerun finishes it
+    if draft.status != ReportStatus.AWAITING:
+        raise fail(
+            f"draft {draft.version} of {code} is {draft.status}, not awaiting a decision; "
+            f"run `reportcycle consolidate {code}` for a new draft"
+        )
+    return code, draft
+
+
+def _print_final(code: str, draft: ReportVersion, state: State) -> None:
+    from models.db import session
+    from reportcycle.lookup import find_cycle
+    from reportcycle.report.drafts import final_of
+
+    with session() as db:
+        final = final_of(db, find_cycle(db, code))
     if final is None:
         raise fail(f"flow run {draft.flow_run_id} ended {state.name}: {state.message}")
     out.print(f"report {final.number_text} issued for {code}:", highlight=False)
@@ -119,11 +142,9 @@ def approve(
 
 def report_list(cycle: CycleArg) -> None:
     """Every version of a cycle's report: drafts, edited copies, the final."""
-    from sqlmodel import col, select
-
     from models.db import session
-    from models.report import ReportVersion
     from reportcycle.lookup import find_cycle
+    from reportcycle.report.drafts import versions_of
 
     migrate()
     with session() as db:
@@ -131,11 +152,7 @@ def report_list(cycle: CycleArg) -> None:
             found = find_cycle(db, cycle)
         except LookupError as exc:
             raise fail(str(exc)) from None
-        rows = db.exec(
-            select(ReportVersion)
-            .where(ReportVersion.cycle_id == found.id)
-            .order_by(col(ReportVersion.version))
-        ).all()
+        rows = versions_of(db, found)
     if not rows:
         out.print(f"{found.code} has no report version yet.")
     for row in rows:

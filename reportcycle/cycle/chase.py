@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from models.db import audit_many
+from models.db import audit_many, session
 from models.inbound import ReviewState, Submission
-from models.settings import Settings
+from models.settings import Settings, get_settings
 from models.tables import Cycle, CycleStatus, DataRequest, OutboundMessage, Unit
 from reportcycle.calendar.dates import format_date_vi
 from reportcycle.clock import VN_TZ
@@ -77,20 +77,18 @@ def _queue_reminders(
     due: dict[str, tuple[QueueItem, int]] = {}
     for request in requests:
         missing = _still_missing(versions.get(request.id or 0, []))
-        rung = (
-            None
-            if missing is None
-            else due_rung(
-                deadline=request.deadline,
-                steps=regime.reminders,
-                calendar=calendar,
-                sent=sent.get(request.unit_code, set()),
-                now=now,
-                start=settings.office_start,
-                end=settings.office_end,
-            )
+        if missing is None:
+            continue
+        rung = due_rung(
+            deadline=request.deadline,
+            steps=regime.reminders,
+            calendar=calendar,
+            sent=sent.get(request.unit_code, set()),
+            now=now,
+            start=settings.office_start,
+            end=settings.office_end,
         )
-        if rung is None or missing is None:
+        if rung is None:
             continue
         message = _reminder(
             db, cycle, regime, request, rung, missing, context, now, settings, cache
@@ -100,6 +98,14 @@ def _queue_reminders(
         )
         due[request.unit_code] = (item, rung)
     created = enqueue_many(db, [item for item, _ in due.values()], now=now)
+    queued = {unit: (item, rung) for unit, (item, rung) in due.items() if item.key in created}
+    _audit_reminders(db, cycle, regime, list(queued.values()), now)
+    return {unit: rung + 1 for unit, (_, rung) in queued.items()}
+
+
+def _audit_reminders(
+    db: Session, cycle: Cycle, regime: Regime, queued: list[tuple[QueueItem, int]], now: datetime
+) -> None:
     audit_many(
         db,
         [
@@ -116,11 +122,9 @@ def _queue_reminders(
                     "escalated": regime.reminders[rung].escalate,
                 },
             }
-            for item, rung in due.values()
-            if item.key in created
+            for item, rung in queued
         ],
     )
-    return {unit: rung + 1 for unit, (item, rung) in due.items() if item.key in created}
 
 
 def _still_missing(versions: list[Submission]) -> list[tuple[str, str]] | None:
@@ -153,18 +157,6 @@ def _reminder(
     filename, form = render_form(db, request_id=request.id, settings=settings, cache=cache)
     unit = db.get(Unit, request.unit_id)
     cc = [unit.head_email] if step.escalate and unit and unit.head_email else []
-    labels = [
-        f"Mục {code}. {regime.section(code).title.format(**context['title_vars'])}"
-        if kind == "section"
-        else f"Số liệu: {regime.indicator(code).label}"
-        for kind, code in missing
-    ]
-    original = db.exec(
-        select(OutboundMessage.message_id).where(
-            OutboundMessage.request_id == request.id, OutboundMessage.kind == "request"
-        )
-    ).first()
-    threading = {"In-Reply-To": original, "References": original} if original else {}
     today = now.astimezone(VN_TZ).date()
     return unit_message(
         "reminder",
@@ -174,7 +166,7 @@ def _reminder(
         now=now,
         settings=settings,
         cc=cc,
-        headers=threading,
+        headers=_in_reply_to_request(db, request),
         context={
             **context,
             "rung": rung + 1,
@@ -183,6 +175,37 @@ def _reminder(
             "overdue": today > request.deadline,
             "today_text": format_date_vi(today),
             "received": bool(missing),
-            "missing": labels,
+            "missing": _labels(regime, missing, context["title_vars"]),
         },
     )
+
+
+def _labels(
+    regime: Regime, missing: list[tuple[str, str]], title_vars: dict[str, str]
+) -> list[str]:
+    """What a reminder names as still missing: "Mục 3a. …", "Số liệu: …"."""
+    return [
+        f"Mục {code}. {regime.section(code).title.format(**title_vars)}"
+        if kind == "section"
+        else f"Số liệu: {regime.indicator(code).label}"
+        for kind, code in missing
+    ]
+
+
+def _in_reply_to_request(db: Session, request: DataRequest) -> dict[str, str]:
+    """A reminder threads under the request email, so the unit's mail client shows them together."""
+    original = db.exec(
+        select(OutboundMessage.message_id).where(
+            OutboundMessage.request_id == request.id, OutboundMessage.kind == "request"
+        )
+    ).first()
+    return {"In-Reply-To": original, "References": original} if original else {}
+
+
+def queue_reminders(now: datetime) -> ChaseReport:
+    """The `chase-late-units` flow's step, in its own session: for every open cycle, the
+    reminders and escalations due at `now`, and the daily digest."""
+    with session() as db:
+        report = chase(db, now=now, settings=get_settings())
+        db.commit()
+    return report

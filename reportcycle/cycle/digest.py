@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -39,9 +40,43 @@ def queue_digest(
 ) -> int:
     """One digest a working day per open cycle, to the secretariat."""
     today = now.astimezone(VN_TZ).date()
+    message = make_message(
+        "digest",
+        sender=settings.mail_from,
+        to=[settings.secretariat_address],
+        domain=settings.reply_domain,
+        now=now,
+        context=_digest_context(db, cycle, regime, today=today, settings=settings),
+    )
+    created = enqueue_many(
+        db,
+        [QueueItem(f"{cycle.code}/digest/{today.isoformat()}", "digest", message, cycle.id)],
+        now=now,
+    )
+    return len(created)
+
+
+def _digest_context(
+    db: Session, cycle: Cycle, regime: Regime, *, today: date, settings: Settings
+) -> dict[str, Any]:
     status = cycle_status(db, cycle)
     sent = sent_rungs(db, cycle)
-    escalated = sorted(
+    totals = status["totals"]
+    return {
+        **cycle_context(cycle, regime, settings),
+        "today_text": format_date_vi(today),
+        "totals": totals,
+        "rejected": _rejected_count(db, cycle),
+        "escalated": _escalated(status, sent, regime),
+        "waiting": _waiting(status, sent),
+        "reporting_rate": f"{totals['reporting_rate']:.0%}",
+        "on_time_rate": f"{totals['on_time_rate']:.0%}",
+    }
+
+
+def _escalated(status: dict[str, Any], sent: dict[str, set[int]], regime: Regime) -> list[str]:
+    """Units that have been sent a reminder the regime escalates."""
+    return sorted(
         {
             u["name"]
             for u in status["units"]
@@ -49,14 +84,21 @@ def queue_digest(
             if regime.reminders[i].escalate
         }
     )
-    rejected = len(
+
+
+def _rejected_count(db: Session, cycle: Cycle) -> int:
+    return len(
         db.exec(
             select(InboundMessage.id).where(
                 InboundMessage.cycle_id == cycle.id, InboundMessage.status == InboundStatus.REJECTED
             )
         ).all()
     )
-    waiting = [
+
+
+def _waiting(status: dict[str, Any], sent: dict[str, set[int]]) -> list[dict[str, Any]]:
+    """Units with no counted reply yet, or one that still lacks something."""
+    return [
         {
             "name": u["name"],
             "reminders": len(sent.get(u["unit"], set())),
@@ -65,28 +107,3 @@ def queue_digest(
         for u in status["units"]
         if u["reply"]["counted_version"] is None or u["reply"]["missing"]
     ]
-    totals = status["totals"]
-    context = {
-        **cycle_context(cycle, regime, settings),
-        "today_text": format_date_vi(today),
-        "totals": totals,
-        "rejected": rejected,
-        "escalated": escalated,
-        "waiting": waiting,
-        "reporting_rate": f"{totals['reporting_rate']:.0%}",
-        "on_time_rate": f"{totals['on_time_rate']:.0%}",
-    }
-    message = make_message(
-        "digest",
-        sender=settings.mail_from,
-        to=[settings.secretariat_address],
-        domain=settings.reply_domain,
-        now=now,
-        context=context,
-    )
-    created = enqueue_many(
-        db,
-        [QueueItem(f"{cycle.code}/digest/{today.isoformat()}", "digest", message, cycle.id)],
-        now=now,
-    )
-    return len(created)

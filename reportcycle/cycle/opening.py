@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from pathlib import Path
 
 from sqlmodel import Session, select
 
-from models.db import audit, audit_many
-from models.tables import Cycle, DataRequest, RegimeVersion, Unit
-from models.tables import Regime as RegimeRow
+from models.db import audit, audit_many, session
+from models.tables import Cycle, DataRequest, Unit
 from reportcycle.calendar.periods import (
     DeadlineRule,
     Period,
@@ -19,9 +19,10 @@ from reportcycle.calendar.periods import (
     period_containing,
     window,
 )
+from reportcycle.cycle.regime_record import sync_regime
 from reportcycle.lookup import calendar_for
 from reportcycle.outbox.messages import new_token
-from reportcycle.regime.loading import LoadedRegime
+from reportcycle.regime.loading import LoadedRegime, load_regime
 from reportcycle.regime.schema import Regime
 from reportcycle.superior_request import SuperiorRequest
 
@@ -37,73 +38,6 @@ def cycle_code(regime_code: str, period: Period) -> str:
     return f"{regime_code}-{period.code}"
 
 
-def sync_regime(db: Session, loaded: LoadedRegime, *, now: datetime) -> RegimeRow:
-    """Record the regime and this version of it; upsert its units (names and addresses may
-    change between cycles)."""
-    regime = loaded.regime
-    row = db.exec(select(RegimeRow).where(RegimeRow.code == regime.code)).first()
-    if row is None:
-        row = RegimeRow(
-            code=regime.code,
-            name=regime.name,
-            source_path=str(loaded.path),
-            content_sha256=loaded.sha256,
-            loaded_at=now,
-        )
-        db.add(row)
-        db.flush()
-    elif row.content_sha256 != loaded.sha256:
-        row.name, row.content_sha256, row.loaded_at = regime.name, loaded.sha256, now
-    known = db.exec(select(RegimeVersion.id).where(RegimeVersion.sha256 == loaded.sha256)).first()
-    if known is None:
-        assert row.id is not None
-        db.add(
-            RegimeVersion(
-                regime_id=row.id,
-                sha256=loaded.sha256,
-                body=regime.model_dump(mode="json"),
-                loaded_at=now,
-            )
-        )
-        audit(
-            db,
-            at=now,
-            action="regime.loaded",
-            entity="regime",
-            entity_id=row.id,
-            path=str(loaded.path),
-            sha256=loaded.sha256,
-        )
-    existing = {u.code: u for u in db.exec(select(Unit)).all()}
-    for spec in regime.units:
-        unit = existing.get(spec.code)
-        emails = list(spec.emails)
-        if unit is None:
-            db.add(
-                Unit(
-                    code=spec.code,
-                    name=spec.name,
-                    emails=emails,
-                    head_email=spec.head_email,
-                    updated_at=now,
-                )
-            )
-        elif (unit.name, unit.emails, unit.head_email) != (spec.name, emails, spec.head_email):
-            audit(
-                db,
-                at=now,
-                action="unit.updated",
-                entity="unit",
-                entity_id=unit.id,
-                old_name=unit.name,
-                name=spec.name,
-            )
-            unit.name, unit.emails, unit.head_email = spec.name, emails, spec.head_email
-            unit.updated_at = now
-    db.flush()
-    return row
-
-
 def open_cycle(
     db: Session,
     *,
@@ -114,29 +48,14 @@ def open_cycle(
 ) -> OpenedCycle:
     """Create the cycle and one request per assigned unit; if it exists, create nothing."""
     regime = loaded.regime
-    period = parse_period(period_code)
-    if period.kind != regime.period:
-        raise ValueError(
-            f"period {period.code} is a {period.kind.value} period but regime {regime.code} "
-            f"reports per {regime.period.value}; give a period like "
-            f"{_example_period(regime, now).code}"
-        )
+    period = _period_of(regime, period_code, now)
     code = cycle_code(regime.code, period)
     found = db.exec(select(Cycle).where(Cycle.code == code)).first()
     if found is not None:
         assert found.id is not None
         return OpenedCycle(found.id, code, created=False)
     regime_row = sync_regime(db, loaded, now=now)
-    calendar = calendar_for(regime)
-    rule = WindowRule(regime.window.start_day)
-    start, end = window(period, rule)
-    due = deadline(
-        DeadlineRule(regime.deadline.anchor, regime.deadline.working_days),
-        period=period,
-        opened=now.date(),
-        calendar=calendar,
-        window_rule=rule,
-    )
+    start, end, due = _dates(regime, period, now)
     assert regime_row.id is not None
     cycle = Cycle(
         code=code,
@@ -167,6 +86,31 @@ def open_cycle(
     )
     _create_requests(db, cycle=cycle, regime=regime, now=now)
     return OpenedCycle(cycle.id, code, created=True)
+
+
+def _period_of(regime: Regime, period_code: str, now: datetime) -> Period:
+    period = parse_period(period_code)
+    if period.kind != regime.period:
+        raise ValueError(
+            f"period {period.code} is a {period.kind.value} period but regime {regime.code} "
+            f"reports per {regime.period.value}; give a period like "
+            f"{_example_period(regime, now).code}"
+        )
+    return period
+
+
+def _dates(regime: Regime, period: Period, now: datetime) -> tuple[date, date, date]:
+    """The data window and the deadline, in the regime's working days."""
+    rule = WindowRule(regime.window.start_day)
+    start, end = window(period, rule)
+    due = deadline(
+        DeadlineRule(regime.deadline.anchor, regime.deadline.working_days),
+        period=period,
+        opened=now.date(),
+        calendar=calendar_for(regime),
+        window_rule=rule,
+    )
+    return start, end, due
 
 
 def _example_period(regime: Regime, now: datetime) -> Period:
@@ -211,3 +155,15 @@ def _create_requests(db: Session, *, cycle: Cycle, regime: Regime, now: datetime
             for r in requests
         ],
     )
+
+
+def create_cycle(
+    regime_path: str, period: str, request: SuperiorRequest | None, now: datetime
+) -> OpenedCycle:
+    """The `open-cycle` flow's first step, in its own session: the regime file loaded, the
+    cycle and its requests created (or found, when the cycle is open already)."""
+    loaded = load_regime(Path(regime_path))
+    with session() as db:
+        opened = open_cycle(db, loaded=loaded, period_code=period, request=request, now=now)
+        db.commit()
+    return opened

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from models.db import audit, audit_many
-from models.settings import Settings
+from models.db import audit, audit_many, session
+from models.settings import Settings, get_settings
 from models.tables import Cycle, DataRequest, MessageStatus, OutboundMessage, RequestStatus
 from reportcycle.documents import form_build
 from reportcycle.lookup import cycle_context, regime_of
@@ -143,6 +143,7 @@ def _template(
             period_label=context["period_label"],
             deadline_text=context["deadline_text"],
             title_vars=context["title_vars"],
+            created=request.created_at,  # the same form again, whenever it is rendered
         )
     return cache[key]
 
@@ -246,3 +247,19 @@ def sync_request_status(db: Session, *, cycle_id: int, now: datetime) -> None:
                 unit=request.unit_code,
                 error=message.last_error,
             )
+
+
+def queue_requests(cycle_id: int, now: datetime) -> int:
+    """Render forms and queue the request emails of every unit not yet queued, in one batch
+    and its own session; how many were queued."""
+    with session() as db:
+        count = queue_request_emails(db, cycle_id=cycle_id, now=now, settings=get_settings())
+        db.commit()
+    return count
+
+
+def record_request_outcomes(cycle_id: int, now: datetime) -> None:
+    """Each request's state from its email's (sent, failed, uncertain), in its own session."""
+    with session() as db:
+        sync_request_status(db, cycle_id=cycle_id, now=now)
+        db.commit()

@@ -10,9 +10,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from models.db import session
 from models.inbound import ReviewState, Submission
-from models.tables import Cycle, DataRequest, MessageStatus, OutboundMessage
-from reportcycle.lookup import counted_submission, submissions_by_request
+from models.tables import Cycle, CycleStatus, DataRequest, MessageStatus, OutboundMessage
+from reportcycle.lookup import counted_submission, find_cycle, submissions_by_request
 
 SCHEMA = "reportcycle.status/1"  # additions only: "reply" per unit, rates in totals
 
@@ -126,3 +127,18 @@ def _unit_row(request: DataRequest, message: OutboundMessage | None) -> dict[str
             "error": message.last_error if message else None,
         },
     }
+
+
+def read_status(cycle_ref: str) -> dict[str, Any]:
+    """`cycle_status` in a session of its own, for the flows' artifacts."""
+    with session() as db:
+        return cycle_status(db, find_cycle(db, cycle_ref))
+
+
+def open_cycle_ids() -> list[int]:
+    """Every cycle not yet closed, oldest first."""
+    with session() as db:
+        ids = db.exec(
+            select(Cycle.id).where(col(Cycle.status) != CycleStatus.CLOSED).order_by(col(Cycle.id))
+        ).all()
+    return [i for i in ids if i is not None]

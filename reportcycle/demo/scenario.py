@@ -23,11 +23,11 @@ from reportcycle.demo.units import HOW, REGIME_FILE, SCENARIO, Request, build_re
 from reportcycle.inbox import review
 from reportcycle.lookup import calendar_for, find_cycle
 from reportcycle.outbox.local_server import LocalMailServer
+from reportcycle.outbox.sending import send_outbox
 from reportcycle.regime.loading import load_regime
-from reportcycle.report import approval
+from reportcycle.report import drafts
 from reportcycle.report.texts import read_text_file, set_text
 from reportcycle.superior_request import SuperiorRequest
-from tasks.mail import send_outbox_now
 
 WEEKDAYS = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"]
 CONSOLIDATE_DAY, APPROVE_DAY = date(2024, 7, 1), date(2024, 7, 3)
@@ -168,7 +168,7 @@ class Scenario:
                 )
             db.commit()
         if pending:
-            send_outbox_now(at(day, 9, 30))
+            send_outbox(at(day, 9, 30))
 
     def set_texts(self, day: date) -> None:
         folder = get_settings().home / "van-phong"
@@ -196,7 +196,7 @@ class Scenario:
         run_id, state = start(self.code, at(day, 9))
         self.run_ids["consolidate"] = run_id
         with session() as db:
-            draft = approval.latest_draft(db, find_cycle(db, self.code))
+            draft = drafts.latest_draft(db, find_cycle(db, self.code))
         if draft is None or draft.flow_run_id != str(run_id):
             raise RuntimeError(f"flow run {run_id} ended {state.name} without a draft")
         summary = draft.summary
@@ -212,7 +212,7 @@ class Scenario:
         answer = Approval(decided_at=at(day, 9), decided_by=SIGNER, comment="Đồng ý ban hành")
         state = resume(self.run_ids["consolidate"], answer)
         with session() as db:
-            self.final = approval.final_of(db, find_cycle(db, self.code))
+            self.final = drafts.final_of(db, find_cycle(db, self.code))
         if self.final is None:
             raise RuntimeError(f"the consolidate run ended {state.name}: {state.message}")
         self.say(

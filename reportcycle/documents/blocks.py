@@ -6,15 +6,16 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from reportcycle.documents.package import (
-    _MARKERS,
-    _SKIPPED,
-    _WRAPPERS,
     NS,
     W_NS,
     Package,
     clean_text,
 )
 
+_MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+WRAPPER_TAGS = {f"{{{W_NS}}}{t}" for t in ("sdt", "sdtContent", "customXml", "smartTag", "ins")}
+SKIPPED_TAGS = (_MC_FALLBACK, f"{{{W_NS}}}moveFrom")  # duplicated or moved-away text
+LIST_MARKERS = "-–—•·●▪◦○+*"
 _TAGS = ("p", "tbl", "tr", "tc", "t", "tab", "br", "cr", "noBreakHyphen", "val")
 P, TBL, TR, TC, _T, _TAB, _BR, _CR, _HYPHEN, _VAL = (f"{{{W_NS}}}{t}" for t in _TAGS)
 
@@ -41,7 +42,7 @@ def children(el: Any, *tags: str) -> list[Any]:
     content controls and the other wrappers Word and LibreOffice may add."""
     out = []
     for child in el:
-        if child.tag in _WRAPPERS:
+        if child.tag in WRAPPER_TAGS:
             out.extend(children(child, *tags))
         elif child.tag in tags:
             out.append(child)
@@ -52,9 +53,9 @@ def paragraph_lines(p: Any) -> list[str]:
     """A w:p's text split at manual line breaks; deleted text and field codes left out."""
     lines: list[str] = []
     buf: list[str] = []
-    skip = any(p.iter(*_SKIPPED))
+    skip = any(p.iter(*SKIPPED_TAGS))
     for el in p.iter(_T, _TAB, _BR, _CR, _HYPHEN):
-        if skip and any(a.tag in _SKIPPED for a in el.iterancestors()):
+        if skip and any(a.tag in SKIPPED_TAGS for a in el.iterancestors()):
             continue
         if el.tag in (_BR, _CR):
             lines.append("".join(buf))
@@ -78,7 +79,7 @@ def cell_blocks(tc: Any, lists: ListStyles) -> list[Block]:
             lines = paragraph_lines(element)
             kind = lists.kind(element) if lines else "para"
             for line in lines:
-                if kind != "numbered" and line[0] in _MARKERS and not line[1:2].isdigit():
+                if kind != "numbered" and line[0] in LIST_MARKERS and not line[1:2].isdigit():
                     if line[1:].strip():
                         out.append(Paragraph(line[1:].strip(), "bullet"))
                 else:

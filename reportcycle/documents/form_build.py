@@ -49,8 +49,8 @@ INSTRUCTIONS = (
     "và đính kèm tệp này.",
 )
 _PH = {k: f"@@RC_{k.upper()}@@" for k in ("token", "unit_code", "unit_name", "reply", "cycle")}
-_SECTION_HEADER = re.compile(r"mục\s*([a-z0-9][a-z0-9_.-]*?)\s*[.:)]?(?:\s|$)", re.IGNORECASE)
-_IDENTITY = {"unit_code": "Mã đơn vị", "cycle_code": "Mã kỳ báo cáo", "token": "Mã phiếu"}
+SECTION_HEADER = re.compile(r"mục\s*([a-z0-9][a-z0-9_.-]*?)\s*[.:)]?(?:\s|$)", re.IGNORECASE)
+IDENTITY_LABELS = {"unit_code": "Mã đơn vị", "cycle_code": "Mã kỳ báo cáo", "token": "Mã phiếu"}
 _ILLEGAL_IN_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
 
 
@@ -65,6 +65,7 @@ def build_form_template(
     period_label: str,
     deadline_text: str,
     title_vars: Mapping[str, str] | None = None,
+    created: datetime,
 ) -> bytes:
     """The form for one distinct assignment, with @@RC_...@@ placeholders for stamp_form.
 
@@ -87,7 +88,7 @@ def build_form_template(
         _indicator_table(doc, indicators)
     doc.add_paragraph()
     _line(doc, ("Mã phiếu (không sửa): ", False), (_PH["token"], False), color="808080")
-    _set_properties(doc, regime, report_name)
+    _set_properties(doc, regime, report_name, created)
     _prune_styles(doc)
     out = io.BytesIO()
     doc.save(out)
@@ -226,13 +227,13 @@ def _prune_styles(doc: Document) -> None:
         root.remove(latent)
 
 
-def _set_properties(doc: Document, regime: Regime, report_name: str) -> None:
+def _set_properties(doc: Document, regime: Regime, report_name: str, created: datetime) -> None:
     core = doc.core_properties
     core.title = f"Phiếu cung cấp thông tin - {report_name}"
     core.subject = f"{_PH['unit_name']} - {_PH['cycle']}"
     core.author = core.last_modified_by = regime.issuer.name
     core.keywords, core.comments, core.language = "reportcycle", "", "vi-VN"
-    core.created = core.modified = datetime.now(UTC)
+    core.created = core.modified = created.astimezone(UTC)  # python-docx writes "Z" as is
     core.revision = 1
     package = doc.part.package
     for owner in (package, doc.part):  # python-docx's thumbnail, Word 2010 leftovers

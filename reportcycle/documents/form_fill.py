@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import docx
 from docx.table import _Cell
 
-from reportcycle.documents.form_build import _SECTION_HEADER, INDICATOR_HEADER
+from reportcycle.documents.form_build import INDICATOR_HEADER, SECTION_HEADER
 from reportcycle.documents.package import clean_text
 
 # --- filling (simulated units, demo) --------------------------------------------------------
@@ -27,7 +27,7 @@ def fill_form(
     values: dict[str, _Cell] = {}
     for table in doc.tables:
         header = [clean_text(c.text) for c in table.rows[0].cells]
-        match = _SECTION_HEADER.match(header[0])
+        match = SECTION_HEADER.match(header[0])
         if match:
             content[match.group(1)] = table.rows[-1].cells[0]
         elif tuple(header) == INDICATOR_HEADER:

@@ -24,7 +24,7 @@ from reportcycle.documents.blocks import (
     children,
     paragraph_lines,
 )
-from reportcycle.documents.form_build import _IDENTITY, _SECTION_HEADER, GUIDANCE_PREFIX
+from reportcycle.documents.form_build import GUIDANCE_PREFIX, IDENTITY_LABELS, SECTION_HEADER
 from reportcycle.documents.package import FormError, Package, clean_text, read_custom_properties
 
 
@@ -80,7 +80,7 @@ def _rows(table: Any) -> list[list[Any]]:
 def _read_section(table: Any, lists: ListStyles, form: ParsedForm) -> bool:
     rows = _rows(table)
     header = cell_text(rows[0][0], " ") if rows and rows[0] else ""
-    match = _SECTION_HEADER.match(header)
+    match = SECTION_HEADER.match(header)
     if match is None:
         return False
     code = match.group(1)
@@ -131,7 +131,7 @@ def _read_identity(props: Mapping[str, str], lines: list[str], form: ParsedForm)
     form.cycle_code = props.get("reportcycle_cycle") or None
     form.form_version = props.get("reportcycle_form_version") or None
     text = "\n".join(lines)
-    for attr, label in _IDENTITY.items():
+    for attr, label in IDENTITY_LABELS.items():
         match = re.search(label + r"[^:\n]*:\s*([^\s;]+)", text)
         if match and getattr(form, attr) is None:
             setattr(form, attr, match.group(1))

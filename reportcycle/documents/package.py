@@ -9,7 +9,6 @@ template's zip members as stored and re-deflates only the few that hold placehol
 from __future__ import annotations
 
 import io
-import re
 import threading
 import unicodedata
 import zipfile
@@ -24,14 +23,9 @@ NS = {"w": W_NS}
 CUSTOM_NS = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
 VT_NS = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
 CUSTOM_PART = "docProps/custom.xml"
-_WRAPPERS = {f"{{{W_NS}}}{t}" for t in ("sdt", "sdtContent", "customXml", "smartTag", "ins")}
-_MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
-_SKIPPED = (_MC_FALLBACK, f"{{{W_NS}}}moveFrom")  # duplicated or moved-away text
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # U+00AD (soft hyphen) stays: in TCVN3 text it is the letter "ư"; the intake drops it once it
 # knows the text is Unicode.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
-_MARKERS = "-–—•·●▪◦○+*"
 
 _MESSAGES = {
     "not_docx": (

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from xml.sax.saxutils import escape
 
-from reportcycle.documents.package import _INVALID_XML
-
 PLACEHOLDER = re.compile(rb"@@RC_([A-Z_]+)@@")
 
 
@@ -24,6 +22,9 @@ PLACEHOLDER = re.compile(rb"@@RC_([A-Z_]+)@@")
 _LOCAL = struct.Struct("<4s5H3L2H")
 _CENTRAL = struct.Struct("<4s6H3L5H2L")
 _END = struct.Struct("<4s4H2LH")
+
+
+INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def _split_template(template: bytes) -> tuple[_Member, ...]:
 
 def xml_value(value: str) -> bytes:
     """A value made safe for an XML text node: NFC, escaped, characters XML 1.0 forbids gone."""
-    text = _INVALID_XML.sub("", unicodedata.normalize("NFC", value))
+    text = INVALID_XML.sub("", unicodedata.normalize("NFC", value))
     return escape(text, {'"': "&quot;"}).encode("utf-8")
 
 

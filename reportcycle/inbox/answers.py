@@ -50,48 +50,17 @@ def queue_replies(
     cycle = db.get(Cycle, outcome.request.cycle_id) if outcome.request else None
     regime = regime_of(db, cycle) if cycle else None
     if outcome.status == "rejected" and outcome.sender:
-        _queue(
-            db,
-            settings,
-            now,
-            inbound,
-            "rejection",
-            outcome.sender,
-            _rejection_context(outcome, inbound, regime),
-        )
+        context = _rejection_context(outcome, inbound, regime)
+        _queue(db, settings, now, inbound, "rejection", outcome.sender, context)
     trusted = "unknown_sender" not in outcome.review_reasons
     if submission is not None and cycle is not None and regime is not None and trusted:
         assert outcome.sender is not None
-        _queue(
-            db,
-            settings,
-            now,
-            inbound,
-            "receipt",
-            outcome.sender,
-            _receipt_context(outcome, inbound, submission, cycle, regime),
-        )
+        context = _receipt_context(outcome, inbound, submission, cycle, regime)
+        _queue(db, settings, now, inbound, "receipt", outcome.sender, context)
     if outcome.status == "needs_review":
-        context = {
-            "inbound_id": inbound.id,
-            "sender": outcome.sender or "",
-            "their_subject": outcome.subject,
-            "received_text": received_text(inbound.received_at),
-            "unit_name": outcome.request.unit_name if outcome.request else None,
-            "cycle_code": cycle.code if cycle else None,
-            "review_reasons": [REASONS_VI.get(r, r) for r in outcome.review_reasons],
-            "submission_id": submission.id if submission else "?",
-        }
-        _queue(
-            db,
-            settings,
-            now,
-            inbound,
-            "review-needed",
-            settings.secretariat_address,
-            context,
-            threaded=False,
-        )
+        context = _review_context(outcome, inbound, submission, cycle)
+        to = settings.secretariat_address
+        _queue(db, settings, now, inbound, "review-needed", to, context, threaded=False)
 
 
 def _queue(
@@ -194,6 +163,21 @@ def _receipt_context(
         "warnings": submission.warnings,
         "under_review": outcome.status == "needs_review",
         "review_reasons": [REASONS_VI.get(r, r) for r in outcome.review_reasons],
+    }
+
+
+def _review_context(
+    outcome: Outcome, inbound: InboundMessage, submission: Submission | None, cycle: Cycle | None
+) -> dict[str, Any]:
+    return {
+        "inbound_id": inbound.id,
+        "sender": outcome.sender or "",
+        "their_subject": outcome.subject,
+        "received_text": received_text(inbound.received_at),
+        "unit_name": outcome.request.unit_name if outcome.request else None,
+        "cycle_code": cycle.code if cycle else None,
+        "review_reasons": [REASONS_VI.get(r, r) for r in outcome.review_reasons],
+        "submission_id": submission.id if submission else "?",
     }
 
 

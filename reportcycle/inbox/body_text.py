@@ -23,7 +23,7 @@ def body_text(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain", "html"))
     if part is None:
         return ""
-    text = decode_bytes(_payload(part), part.get_content_charset())
+    text = decode_bytes(part_payload(part), part.get_content_charset())
     if part.get_content_type() == "text/html":
         # A forward with nothing written above it is all "quote": keep it then.
         text = html_to_text(text) or html_to_text(text, drop_quotes=False)
@@ -54,7 +54,7 @@ def _decodes(data: bytes, charset: str) -> bool:
     return True
 
 
-def _payload(part: Message) -> bytes:
+def part_payload(part: Message) -> bytes:
     payload = part.get_payload(decode=True)
     return payload if isinstance(payload, bytes) else b""
 

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import imaplib
 import re
 import ssl
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Self
-from urllib.parse import unquote, urlsplit
 
 from sqlmodel import Session, select
 
 from models.db import session
 from models.inbound import MailboxState
+from reportcycle.inbox.imap_address import ImapTarget, imap_mailbox
 from reportcycle.inbox.mailbox import DONE_KEYWORD, URL_HINT, Fetched, MailSourceError
 
 TLS_HINT = (
@@ -25,41 +23,6 @@ TLS_HINT = (
     "CA's certificate (REPORTCYCLE_IMAP_VALIDATE_CERTS=false only for a test server)"
 )
 _UID = re.compile(rb"\bUID (\d+)")
-
-
-@dataclass(frozen=True)
-class ImapTarget:
-    implicit_tls: bool
-    host: str
-    port: int
-    user: str
-    password: str
-    folder: str
-
-    @classmethod
-    def parse(cls, url: str) -> ImapTarget:
-        parts = urlsplit(url)
-        if parts.scheme not in {"imap", "imaps"} or not parts.hostname:
-            raise MailSourceError(
-                "the inbox URL must look like imap://user:password@host:143/INBOX or "
-                f"imaps://user:password@host:993/INBOX; {URL_HINT}"
-            )
-        if parts.username is None or parts.password is None:
-            raise MailSourceError(f"the inbox URL has no user or no password; {URL_HINT}")
-        implicit_tls = parts.scheme == "imaps"
-        return cls(
-            implicit_tls=implicit_tls,
-            host=parts.hostname,
-            port=parts.port or (993 if implicit_tls else 143),
-            user=unquote(parts.username),
-            password=unquote(parts.password),
-            folder=unquote(parts.path.lstrip("/")) or "INBOX",
-        )
-
-    @property
-    def where(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
 
 
 class ImapSource:
@@ -225,7 +188,7 @@ class ImapSource:
             if uid in bodies
         ]
 
-    def save_position(self, db: Session, batch: Sequence[Fetched]) -> None:
+    def save_position(self, db: Session, batch: Sequence[Fetched], now: datetime) -> None:
         uids = [f.uid for f in batch if f.uid is not None and self._uid(f.ref) is not None]
         if not uids:
             return
@@ -235,7 +198,7 @@ class ImapSource:
         elif row.uidvalidity == self.uidvalidity:
             uids.append(row.last_uid)  # never move back
         row.uidvalidity, row.last_uid = self.uidvalidity, max(uids)
-        row.updated_at = datetime.now(UTC)
+        row.updated_at = now
         db.add(row)
 
     def mark_processed(self, refs: Sequence[str]) -> None:
@@ -279,22 +242,6 @@ class ImapSource:
         if conn is not None:
             with contextlib.suppress(OSError, imaplib.IMAP4.error):
                 conn.logout()
-
-
-def imap_mailbox(name: str) -> str:
-    """A folder name as IMAP wants it: modified UTF-7 (RFC 3501 §5.1.3), quoted.
-
-    Folder names here are often Vietnamese ("Đã xử lý"), and imaplib encodes nothing.
-    """
-    out: list[str] = []
-    for run in re.findall(r"[\x20-\x7e]+|[^\x20-\x7e]+", name):
-        if run.isascii() and run.isprintable():
-            out.append(run.replace("&", "&-"))
-        else:
-            encoded = base64.b64encode(run.encode("utf-16-be")).rstrip(b"=").replace(b"/", b",")
-            out.append(f"&{encoded.decode()}-")
-    text = "".join(out).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{text}"'
 
 
 def _ok(result: tuple[str, list[Any]], command: str) -> list[Any]:

@@ -5,7 +5,7 @@
         while batch := source.fetch_new(limit=settings.collect_batch_size):
             with session() as db:
                 store_raw(db, batch)             # deduplicated by Message-ID / content hash
-                source.save_position(db, batch)  # in the same transaction as the raw rows
+                source.save_position(db, batch, now)  # in the same transaction as the raw rows
                 db.commit()
             ...process the stored messages, commit their outcomes...
             source.mark_processed([f.ref for f in batch])
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, Self
 
 from sqlmodel import Session
@@ -51,7 +52,7 @@ class MailSource(Protocol):
         """Up to `limit` messages not yet returned in this session, oldest first."""
         ...
 
-    def save_position(self, db: Session, batch: Sequence[Fetched]) -> None:
+    def save_position(self, db: Session, batch: Sequence[Fetched], now: datetime) -> None:
         """Remember the batch as read, in the caller's transaction (no commit)."""
         ...
 

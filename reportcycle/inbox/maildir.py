@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Self
 
@@ -52,7 +53,7 @@ class MaildirSource:
             batch.append(Fetched(ref=key, raw=raw))
         return batch
 
-    def save_position(self, db: Session, batch: Sequence[Fetched]) -> None:
+    def save_position(self, db: Session, batch: Sequence[Fetched], now: datetime) -> None:
         return None
 
     def mark_processed(self, refs: Sequence[str]) -> None:

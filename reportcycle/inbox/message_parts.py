@@ -11,7 +11,7 @@ from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.utils import parseaddr
 
-from reportcycle.inbox.body_text import _payload
+from reportcycle.inbox.body_text import part_payload
 from reportcycle.vietnamese import nfc
 
 
@@ -44,14 +44,14 @@ def _collect(part: Message, found: list[AttachmentInfo], depth: int) -> None:
         inner = payload[0] if isinstance(payload, list) and payload else None
         if not isinstance(inner, Message):
             # message/global, or an rfc822 part sent base64-encoded: parse the decoded bytes
-            inner = email.message_from_bytes(_payload(part), policy=email.policy.default)
+            inner = email.message_from_bytes(part_payload(part), policy=email.policy.default)
         _collect(inner, found, depth + 1)
     elif part.is_multipart():
         for sub in part.get_payload():
             if isinstance(sub, Message):
                 _collect(sub, found, depth + 1)
     elif _is_attachment(part):
-        data = _payload(part)
+        data = part_payload(part)
         found.append(AttachmentInfo(_filename(part), part.get_content_type(), data, len(data)))
 
 

@@ -21,7 +21,13 @@ from email.utils import getaddresses
 from typing import Any, Literal, Protocol
 
 from reportcycle.inbox import body_text, message_parts
-from reportcycle.inbox.contribution import Contribution, from_body, from_form, read_attachments
+from reportcycle.inbox.contribution import (
+    Contribution,
+    Files,
+    from_body,
+    from_form,
+    read_attachments,
+)
 from reportcycle.vietnamese import nfc
 
 Status = Literal["accepted", "needs_review", "rejected", "ignored"]
@@ -89,18 +95,10 @@ def process_message(
 ) -> Outcome:
     message = email.message_from_bytes(raw, policy=POLICY)
     assert isinstance(message, EmailMessage)
-    sender = _sender(message)
-    base = Outcome(
-        "ignored",
-        "",
-        sender=sender,
-        subject=nfc(str(message.get("Subject", ""))),
-        message_id=_first_id(message.get("Message-ID", "")),
-    )
-    if message_parts.is_bounce(message) or message_parts.is_auto_reply(message):
-        return _with(base, "ignored", "auto_reply")
-    if sender is None or sender in {a.lower() for a in own_addresses}:
-        return _with(base, "ignored", "no_sender" if sender is None else "own_message")
+    base = _blank_outcome(message)
+    skipped = _skip_reason(message, base.sender, own_addresses)
+    if skipped is not None:
+        return _with(base, "ignored", skipped)
     files = read_attachments(message_parts.attachments(message), max_bytes=max_attachment_bytes)
     if files.rejection is not None:
         return _with(
@@ -115,17 +113,55 @@ def process_message(
         return _with(base, "rejected", match.reason, match.explanation)
     request = match.request
     base.request, base.late = request, now.date() > request.deadline
-    if files.form is not None:
-        contribution = from_form(files, request)
-    else:
-        text = body_text.strip_quoted(body_text.body_text(message))
-        if not text.strip():
-            return _with(base, "rejected", "empty", EMPTY_REPLY)
-        contribution = from_body(text, files, request)
+    contribution = _read_contribution(message, files, request)
+    if contribution is None:
+        return _with(base, "rejected", "empty", EMPTY_REPLY)
     if contribution.is_empty():
         return _with(base, "rejected", "empty_form", EMPTY_FORM)
+    return _judge(base, match, contribution)
+
+
+def _blank_outcome(message: EmailMessage) -> Outcome:
+    """An outcome carrying what every answer needs to know of the message, not yet decided."""
+    return Outcome(
+        "ignored",
+        "",
+        sender=_sender(message),
+        subject=nfc(str(message.get("Subject", ""))),
+        message_id=_first_id(message.get("Message-ID", "")),
+    )
+
+
+def _skip_reason(
+    message: EmailMessage, sender: str | None, own_addresses: Sequence[str]
+) -> str | None:
+    """Why the message is no reply to read (a bounce or auto-reply, no sender, our own)."""
+    if message_parts.is_bounce(message) or message_parts.is_auto_reply(message):
+        return "auto_reply"
+    if sender is None:
+        return "no_sender"
+    if sender in {a.lower() for a in own_addresses}:
+        return "own_message"
+    return None
+
+
+def _read_contribution(
+    message: EmailMessage, files: Files, request: RequestRef
+) -> Contribution | None:
+    """The form if there is one, else the body without its quoted part; None if that is empty."""
+    if files.form is not None:
+        return from_form(files, request)
+    text = body_text.strip_quoted(body_text.body_text(message))
+    if not text.strip():
+        return None
+    return from_body(text, files, request)
+
+
+def _judge(base: Outcome, match: _Match, contribution: Contribution) -> Outcome:
+    """Accepted, unless a signal, the contribution or the sender gives a reason to look."""
+    assert base.request is not None
     reasons = list(match.doubts) + contribution.review_reasons()
-    if sender not in {e.lower() for e in request.unit_emails}:
+    if base.sender not in {e.lower() for e in base.request.unit_emails}:
         reasons.insert(0, "unknown_sender")
     base.contribution, base.review_reasons = contribution, reasons
     return _with(

@@ -19,6 +19,10 @@ from reportcycle.inbox.requests_lookup import request_ref
 
 def pending_reviews(db: Session, cycle_code: str | None = None) -> list[dict[str, Any]]:
     """Submissions waiting for a decision, and messages whose processing failed."""
+    return _pending_submissions(db, cycle_code) + _failed_messages(db)
+
+
+def _pending_submissions(db: Session, cycle_code: str | None) -> list[dict[str, Any]]:
     query = (
         select(Submission, InboundMessage, DataRequest, Cycle)
         .join(InboundMessage, col(InboundMessage.id) == col(Submission.inbound_id))
@@ -29,31 +33,35 @@ def pending_reviews(db: Session, cycle_code: str | None = None) -> list[dict[str
     )
     if cycle_code:
         query = query.where(col(Cycle.code) == cycle_code)
-    rows: list[dict[str, Any]] = [
-        {
-            "id": s.id,
-            "message": m.id,
-            "unit": r.unit_code,
-            "unit_name": r.unit_name,
-            "cycle": c.code,
-            "version": s.version,
-            "received_at": m.received_at.isoformat(),
-            "sender": m.from_address,
-            "subject": m.subject,
-            "kind": s.kind,
-            "reasons": [REASONS_VI.get(x, x) for x in (s.review_reason or "").split(",") if x],
-            "missing": s.missing_sections + s.missing_indicators,
-            "warnings": s.warnings,
-        }
-        for s, m, r, c in db.exec(query).all()
-    ]
+    return [_submission_row(s, m, r, c) for s, m, r, c in db.exec(query).all()]
+
+
+def _submission_row(s: Submission, m: InboundMessage, r: DataRequest, c: Cycle) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "message": m.id,
+        "unit": r.unit_code,
+        "unit_name": r.unit_name,
+        "cycle": c.code,
+        "version": s.version,
+        "received_at": m.received_at.isoformat(),
+        "sender": m.from_address,
+        "subject": m.subject,
+        "kind": s.kind,
+        "reasons": [REASONS_VI.get(x, x) for x in (s.review_reason or "").split(",") if x],
+        "missing": s.missing_sections + s.missing_indicators,
+        "warnings": s.warnings,
+    }
+
+
+def _failed_messages(db: Session) -> list[dict[str, Any]]:
     failed = db.exec(
         select(InboundMessage).where(
             col(InboundMessage.status) == InboundStatus.NEEDS_REVIEW,
             col(InboundMessage.reason) == "internal_error",
         )
     ).all()
-    rows += [
+    return [
         {
             "id": None,
             "message": m.id,
@@ -69,7 +77,6 @@ def pending_reviews(db: Session, cycle_code: str | None = None) -> list[dict[str
         }
         for m in failed
     ]
-    return rows
 
 
 def decide(
@@ -83,40 +90,16 @@ def decide(
     now: datetime,
 ) -> Submission:
     """Accept (it counts, the unit gets its receipt) or reject (the unit is told why)."""
-    submission = db.get(Submission, submission_id)
-    if submission is None:
-        raise LookupError(f"no submission {submission_id}; see `reportcycle review list`")
-    if submission.review != ReviewState.PENDING:
-        raise ValueError(
-            f"submission {submission_id} is not waiting for review "
-            f"(it is {submission.review}); nothing changed"
-        )
-    if not accept and not note:
-        raise ValueError("a rejection needs --note: the unit is told what to fix")
+    submission = _decidable(db, submission_id, accept=accept, note=note)
     inbound = db.get(InboundMessage, submission.inbound_id)
     request = db.get(DataRequest, submission.request_id)
     assert inbound is not None
     assert request is not None
-    submission.review = ReviewState.ACCEPTED if accept else ReviewState.REJECTED
-    submission.review_note, submission.reviewed_by, submission.reviewed_at = note, actor, now
-    inbound.status = InboundStatus.ACCEPTED if accept else InboundStatus.REJECTED
-    if not accept:
-        inbound.explanation = note
-    ref = request_ref(db, request)
-    outcome = Outcome(
-        "accepted" if accept else "rejected",
-        "reviewed",
-        note or "",
-        request=ref,
-        sender=inbound.from_address,
-        subject=inbound.subject or "",
-        message_id=inbound.message_id,
-        late=submission.late,
-    )
+    _record_decision(submission, inbound, accept=accept, note=note, actor=actor, now=now)
     queue_replies(
         db,
         inbound=inbound,
-        outcome=outcome,
+        outcome=_decision_outcome(db, submission, inbound, request, accept=accept, note=note),
         submission=submission if accept else None,
         settings=settings,
         now=now,
@@ -133,6 +116,59 @@ def decide(
         unit=request.unit_code,
     )
     return submission
+
+
+def _decidable(db: Session, submission_id: int, *, accept: bool, note: str | None) -> Submission:
+    """The submission, if it is waiting for review and the decision is complete."""
+    submission = db.get(Submission, submission_id)
+    if submission is None:
+        raise LookupError(f"no submission {submission_id}; see `reportcycle review list`")
+    if submission.review != ReviewState.PENDING:
+        raise ValueError(
+            f"submission {submission_id} is not waiting for review "
+            f"(it is {submission.review}); nothing changed"
+        )
+    if not accept and not note:
+        raise ValueError("a rejection needs --note: the unit is told what to fix")
+    return submission
+
+
+def _record_decision(
+    submission: Submission,
+    inbound: InboundMessage,
+    *,
+    accept: bool,
+    note: str | None,
+    actor: str,
+    now: datetime,
+) -> None:
+    submission.review = ReviewState.ACCEPTED if accept else ReviewState.REJECTED
+    submission.review_note, submission.reviewed_by, submission.reviewed_at = note, actor, now
+    inbound.status = InboundStatus.ACCEPTED if accept else InboundStatus.REJECTED
+    if not accept:
+        inbound.explanation = note
+
+
+def _decision_outcome(
+    db: Session,
+    submission: Submission,
+    inbound: InboundMessage,
+    request: DataRequest,
+    *,
+    accept: bool,
+    note: str | None,
+) -> Outcome:
+    """The outcome the collector would have reached had it decided itself, for the replies."""
+    return Outcome(
+        "accepted" if accept else "rejected",
+        "reviewed",
+        note or "",
+        request=request_ref(db, request),
+        sender=inbound.from_address,
+        subject=inbound.subject or "",
+        message_id=inbound.message_id,
+        late=submission.late,
+    )
 
 
 def retry(db: Session, *, message_id: int, actor: str, now: datetime) -> None:

@@ -9,8 +9,11 @@ Message-ID where the server lets us look, and otherwise marks them "uncertain" f
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import socket
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,10 +25,11 @@ from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import col, select
 
 from models.db import session
+from models.settings import get_settings
 from models.tables import MessageStatus, OutboundMessage
 from reportcycle.outbox.recovery import recover_pending
 from reportcycle.outbox.rows import OnSent, Row, audit_row, transition
-from reportcycle.outbox.smtp import MailTransport, OutgoingMail, SendResult
+from reportcycle.outbox.smtp import MailTransport, OutgoingMail, SendResult, open_transport
 
 RAW = cast(QueryableAttribute[bytes], Row.raw)  # not loaded when only the status changes
 
@@ -234,3 +238,24 @@ def send_pending(
             return sender.report
         # A floor, so that rows another sender is claiming right now are not polled hot.
         sleep(max((due - clock()).total_seconds(), 0.01))
+
+
+def worker_name() -> str:
+    """Who holds a claim: host, process and a random part, unique per sender."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def send_outbox(now: datetime, cycle_id: int | None = None) -> SendReport:
+    """Every flow's last step: send every due message (of one cycle, or all) over one
+    connection per batch, with the transport and limits the settings name."""
+    settings = get_settings()
+    with open_transport(settings) as transport:
+        return send_pending(
+            now=now,
+            transport=transport,
+            worker=worker_name(),
+            batch_size=settings.send_batch_size,
+            retry_delays=settings.send_retry_delays,
+            lease_seconds=settings.sending_lease_seconds,
+            cycle_id=cycle_id,
+        )

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from reportcycle.regime.references import _cross_reference_problems
+from reportcycle.regime.references import cross_reference_problems
 from reportcycle.regime.schema import Regime
 from reportcycle.vietnamese import nfc_deep
 
@@ -63,7 +63,7 @@ def load_regime(path: str | Path) -> LoadedRegime:
     data = nfc_deep(data)
     issues = [
         RegimeIssue(name, _line_for(lines, loc), _dotted(loc), msg)
-        for loc, msg in _cross_reference_problems(data)
+        for loc, msg in cross_reference_problems(data)
     ]
     try:
         regime = Regime.model_validate(data)

@@ -20,15 +20,29 @@ def _leaves(sections: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _cross_reference_problems(data: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+Problem = tuple[tuple[Any, ...], str]
+
+
+def cross_reference_problems(data: dict[str, Any]) -> list[Problem]:
     """Codes that must refer to each other, checked on the raw data so that these errors are
     reported together with the field errors, not after they are fixed."""
-    problems: list[tuple[tuple[Any, ...], str]] = []
     leaves = _leaves(_items(data, "sections"))
     leaf_codes = sorted(str(s.get("code")) for s in leaves)
     indicator_codes = sorted(
         str(i.get("code")) for i in _items(data, "indicators") if isinstance(i, dict)
     )
+    units = _items(data, "units")
+    return [
+        *_indicator_section_problems(data, leaf_codes),
+        *_unit_problems(units, leaf_codes, indicator_codes),
+        *_duplicate_problems(units, leaf_codes, indicator_codes),
+        *_unanswered_section_problems(leaves, units),
+        *_lead_unit_problems(leaves, units),
+    ]
+
+
+def _indicator_section_problems(data: dict[str, Any], leaf_codes: list[str]) -> list[Problem]:
+    problems: list[Problem] = []
     for i, indicator in enumerate(_items(data, "indicators")):
         if isinstance(indicator, dict) and str(indicator.get("section")) not in leaf_codes:
             problems.append(
@@ -37,10 +51,16 @@ def _cross_reference_problems(data: dict[str, Any]) -> list[tuple[tuple[Any, ...
                     f"unknown section {indicator.get('section')!r}; expected one of {leaf_codes}",
                 )
             )
-    answered: set[str] = set()
-    for u, unit in enumerate(_items(data, "units")):
+    return problems
+
+
+def _unit_problems(
+    units: list[Any], leaf_codes: list[str], indicator_codes: list[str]
+) -> list[Problem]:
+    """Per unit, in file order: unknown sections, unknown indicators, then an empty assignment."""
+    problems: list[Problem] = []
+    for u, unit in enumerate(units):
         for s, code in enumerate(_items(unit, "sections")):
-            answered.add(str(code))
             if str(code) not in leaf_codes:
                 problems.append(
                     (
@@ -68,18 +88,31 @@ def _cross_reference_problems(data: dict[str, Any]) -> list[tuple[tuple[Any, ...
                     "and no indicator; give it `sections:` or `indicators:`",
                 )
             )
+    return problems
+
+
+def _duplicate_problems(
+    units: list[Any], leaf_codes: list[str], indicator_codes: list[str]
+) -> list[Problem]:
+    problems: list[Problem] = []
     for kind, codes in (
         ("section", leaf_codes),
         ("indicator", indicator_codes),
-        ("unit", [str(x.get("code")) for x in _items(data, "units") if isinstance(x, dict)]),
+        ("unit", [str(x.get("code")) for x in units if isinstance(x, dict)]),
     ):
         for code in sorted({c for c in codes if codes.count(c) > 1}):
             problems.append(((f"{kind}s",), f"{kind} code {code!r} is used twice"))
+    return problems
+
+
+def _unanswered_section_problems(leaves: list[dict[str, Any]], units: list[Any]) -> list[Problem]:
+    answered = {str(code) for unit in units for code in _items(unit, "sections")}
+    problems: list[Problem] = []
     for section in leaves:
         if (
             section.get("written_by", "units") == "units"
             and str(section.get("code")) not in answered
-            and _items(data, "units")
+            and units
         ):
             problems.append(
                 (
@@ -89,7 +122,12 @@ def _cross_reference_problems(data: dict[str, Any]) -> list[tuple[tuple[Any, ...
                     "it; assign it to a unit or set `written_by: secretariat`",
                 )
             )
-    units_by_code = {str(x.get("code")): x for x in _items(data, "units") if isinstance(x, dict)}
+    return problems
+
+
+def _lead_unit_problems(leaves: list[dict[str, Any]], units: list[Any]) -> list[Problem]:
+    units_by_code = {str(x.get("code")): x for x in units if isinstance(x, dict)}
+    problems: list[Problem] = []
     for section in leaves:
         lead = section.get("lead_unit")
         if lead is None:

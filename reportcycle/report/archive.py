@@ -4,6 +4,7 @@ the database) and, for the final, one email per recipient."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -37,9 +38,35 @@ def queue_distribution(
     a key per cycle and address, so an address listed twice or a rerun sends once."""
     assert final.pdf is not None
     assert final.number_text is not None
-    title = context_from_json(final.context).summary
+    context = _distribution_context(regime, final, on=on)
     stem = file_stem(cycle, final)
-    context: dict[str, Any] = {
+    attachments = (
+        Attachment(f"{stem}.pdf", final.pdf, PDF_TYPE),
+        Attachment(f"{stem}.docx", final.docx),
+    )
+    items, addresses = [], []
+    for recipient in regime.recipients:
+        if recipient.email is None or recipient.email in addresses:
+            continue
+        addresses.append(recipient.email)
+        items.append(
+            _distribution_item(
+                cycle,
+                email=recipient.email,
+                context={**context, "recipient": recipient.name},
+                attachments=attachments,
+                now=now,
+                settings=settings,
+            )
+        )
+    enqueue_many(db, items, now=now)
+    return addresses
+
+
+def _distribution_context(regime: Regime, final: ReportVersion, *, on: date) -> dict[str, Any]:
+    """What every recipient's email shares; each adds only its own `recipient`."""
+    title = context_from_json(final.context).summary
+    return {
         "issuer_name": regime.issuer.name,
         "number": final.number_text,
         "date_text": format_date_short(on),
@@ -48,33 +75,32 @@ def queue_distribution(
         "signer": regime.signer,
         "signature": f"Văn phòng {regime.issuer.name}",
     }
-    items, addresses = [], []
-    for recipient in regime.recipients:
-        if recipient.email is None or recipient.email in addresses:
-            continue
-        addresses.append(recipient.email)
-        message = make_message(
-            "distribution",
-            sender=settings.mail_from,
-            to=[recipient.email],
-            context={**context, "recipient": recipient.name},
-            domain=settings.reply_domain,
-            now=now,
-            attachments=[
-                Attachment(f"{stem}.pdf", final.pdf, PDF_TYPE),
-                Attachment(f"{stem}.docx", final.docx),
-            ],
-        )
-        items.append(
-            QueueItem(
-                key=f"{cycle.code}/report/final/{recipient.email.lower()}",
-                kind="distribution",
-                message=message,
-                cycle_id=cycle.id,
-            )
-        )
-    enqueue_many(db, items, now=now)
-    return addresses
+
+
+def _distribution_item(
+    cycle: Cycle,
+    *,
+    email: str,
+    context: dict[str, Any],
+    attachments: Sequence[Attachment],
+    now: datetime,
+    settings: Settings,
+) -> QueueItem:
+    message = make_message(
+        "distribution",
+        sender=settings.mail_from,
+        to=[email],
+        context=context,
+        domain=settings.reply_domain,
+        now=now,
+        attachments=attachments,
+    )
+    return QueueItem(
+        key=f"{cycle.code}/report/final/{email.lower()}",
+        kind="distribution",
+        message=message,
+        cycle_id=cycle.id,
+    )
 
 
 def archive_dir(settings: Settings, cycle: Cycle) -> Path:

@@ -1,20 +1,20 @@
 """Everything the consolidated report says, gathered from the database (DESIGN §8).
 
 `gather(db, cycle)` reads the cycle, its regime version, the counted contributions and the
-secretariat's texts; `build_report_context(gathered, …)` turns them into a `ReportContext`
-without touching the database, for a draft (attributed, with review notes) or a final
-(numbered and dated, nothing else).
+secretariat's texts; `build_report_context(gathered, …)` turns them into the draft's
+`ReportContext` without touching the database (attributed, with review notes), and `as_final`
+turns an approved draft into the final (numbered and dated, nothing else).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from models.tables import Cycle
 from reportcycle.calendar.dates import format_date_vi
-from reportcycle.calendar.periods import next_period, parse_period
+from reportcycle.lookup import title_variables
 from reportcycle.outbox.messages import render
 from reportcycle.regime.schema import Regime, Section
 from reportcycle.report.context import Block, Para, ReportContext, ReportSection, SignatureBlock
@@ -27,20 +27,37 @@ BLANK_NUMBER = "      "  # the space the clerk fills in on a draft: "Số:      
 
 
 @dataclass(frozen=True)
-class Stamp:
-    """What the final carries and the draft leaves blank."""
+class FinalHeader:
+    """What the final carries and the draft leaves blank: the number and the day of issue."""
 
-    number_text: str  # "05/BC-UBND"
-    on: date
+    number_line: str  # "Số: 05/BC-UBND"
+    place_date: str  # "Đồng Nai, ngày 03 tháng 7 năm 2024"
+
+
+def final_header(regime: Regime, number_text: str, on: date) -> FinalHeader:
+    """The one place the final's number and date lines are written, whether the final is
+    rendered from the approved context or from the secretariat's edited DOCX."""
+    return FinalHeader(f"Số: {number_text}", f"{regime.issuer.place}, {format_date_vi(on)}")
+
+
+def as_final(draft: ReportContext, header: FinalHeader) -> ReportContext:
+    """The approved draft as the final: numbered and dated, without attribution or notes."""
+    return replace(
+        draft,
+        number_line=header.number_line,
+        place_date=header.place_date,
+        draft=False,
+        draft_label=None,
+        review_notes=(),
+    )
 
 
 def build_report_context(
-    gathered: Gathered, *, stamp: Stamp | None, draft_label: str | None = None
+    gathered: Gathered, *, draft_label: str | None = None
 ) -> tuple[ReportContext, dict[str, object]]:
-    """The report (a draft when `stamp` is None) and a summary for the audit trail/artifacts."""
+    """The draft of the report, and a summary of it for the audit trail and the artifacts."""
     regime, cycle = gathered.regime, gathered.cycle
-    period = parse_period(cycle.period_code)
-    title_vars = {"period": period.label_vi, "next_period": next_period(period).label_vi}
+    title_vars = title_variables(cycle)
     title = regime.report_title.format(**title_vars)
     notes: list[MergeNote] = []
     sections = tuple(
@@ -48,22 +65,13 @@ def build_report_context(
         for top in regime.sections
         for s in _sections(top, gathered, title_vars, notes, level=1, parent="")
     )
-    requester = cycle.request_from or (regime.requester.name if regime.requester else None)
-    sentence_vars = {
-        "basis": _basis(cycle, regime),
-        "title": title,
-        "subject": lower_first(title),
-        "issuer_short": regime.issuer.short_name,
-        "requester": requester,
-    }
     review_notes = _review_notes(gathered, sections, notes)
-    draft = stamp is None
-    symbol = regime.issuer.symbol
+    sentence_vars = _sentence_vars(cycle, regime, title)
     ctx = ReportContext(
         supervisor=regime.issuer.supervisor,
         issuer=regime.issuer.header,
-        number_line=f"Số: {stamp.number_text if stamp else BLANK_NUMBER + '/' + symbol}",
-        place_date=_place_date(regime.issuer.place, stamp.on if stamp else None, cycle),
+        number_line=f"Số: {BLANK_NUMBER}/{regime.issuer.symbol}",
+        place_date=_draft_place_date(regime.issuer.place, cycle),
         doc_type="BÁO CÁO",
         summary=title,
         opening=render("report-opening.txt", sentence_vars).strip(),
@@ -74,11 +82,32 @@ def build_report_context(
             f"Lưu: VT, {regime.issuer.drafting_unit}.",
         ),
         signer=SignatureBlock(regime.signer.authority, regime.signer.title, regime.signer.name),
-        draft=draft,
-        draft_label=draft_label if draft else None,
-        review_notes=tuple(review_notes) if draft else (),
+        draft=True,
+        draft_label=draft_label,
+        review_notes=tuple(review_notes),
     )
-    summary: dict[str, object] = {
+    return ctx, _summary(gathered, sections, notes, review_notes)
+
+
+def _sentence_vars(cycle: Cycle, regime: Regime, title: str) -> dict[str, object]:
+    """What the opening and closing sentences (report-opening.txt, -closing.txt) may say."""
+    requester = cycle.request_from or (regime.requester.name if regime.requester else None)
+    return {
+        "basis": _basis(cycle, regime),
+        "title": title,
+        "subject": lower_first(title),
+        "issuer_short": regime.issuer.short_name,
+        "requester": requester,
+    }
+
+
+def _summary(
+    gathered: Gathered,
+    sections: Sequence[ReportSection],
+    notes: Sequence[MergeNote],
+    review_notes: list[str],
+) -> dict[str, object]:
+    return {
         "units": gathered.units,
         "counted": len(gathered.contributions),
         "not_replied": list(gathered.not_replied),
@@ -88,7 +117,6 @@ def build_report_context(
         "near_duplicates": sum(1 for n in notes if "gần trùng" in n.text),
         "review_notes": review_notes,
     }
-    return ctx, summary
 
 
 def _sections(
@@ -177,9 +205,7 @@ def _basis(cycle: Cycle, regime: Regime) -> str:
     return f"chế độ báo cáo định kỳ ({regime.name})"
 
 
-def _place_date(place: str, on: date | None, cycle: Cycle) -> str:
-    if on is not None:
-        return f"{place}, {format_date_vi(on)}"
+def _draft_place_date(place: str, cycle: Cycle) -> str:
     # A draft leaves the day blank for the clerk; month and year of the report deadline's
     # month would be a guess, so the draft shows the period's year and "…".
     return f"{place}, ngày      tháng      năm {cycle.window_end.year}"

@@ -19,7 +19,7 @@ from docx.oxml.xmlchemy import BaseOxmlElement
 from lxml import etree
 
 from reportcycle.documents import styles as st
-from reportcycle.report.render import _XML_SPACE
+from reportcycle.report.render import XML_SPACE
 
 # --- finalize_edited ----------------------------------------------------------------------
 
@@ -106,7 +106,7 @@ def _replace_text(paragraph: BaseOxmlElement, text: str) -> None:
     for child in list(keep):
         if child.tag != qn("w:rPr"):
             keep.remove(child)
-    element = OxmlElement("w:t", {_XML_SPACE: "preserve"})
+    element = OxmlElement("w:t", {XML_SPACE: "preserve"})
     element.text = text
     keep.append(element)
 

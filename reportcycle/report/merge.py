@@ -152,6 +152,9 @@ def _excerpt(text: str, words: int = 12) -> str:
 
 INDICATOR_HEADER = ("STT", "Chỉ tiêu", "Đơn vị tính", "Số liệu", "Đơn vị báo cáo")
 
+_Given = tuple[UnitContribution, Mapping[str, Any]]  # a unit and the value it gave
+_Row = tuple[str, ...]
+
 
 def indicator_table(
     indicators: Sequence[Indicator], contributions: Sequence[UnitContribution]
@@ -159,62 +162,73 @@ def indicator_table(
     """One table for the indicators of a section: a sum as one row with its total, a list as
     one row per unit that gave a value (in the order given), the latest as the value of the
     unit whose counted reply arrived last."""
-    rows: list[tuple[str, ...]] = []
+    rows: list[_Row] = []
     notes: list[MergeNote] = []
     sources: list[str] = []
     for number, indicator in enumerate(indicators, start=1):
-        given = [
-            (c, c.indicators[indicator.code])
-            for c in contributions
-            if indicator.code in c.indicators and _has_value(c.indicators[indicator.code])
-        ]
-        for c, value in given:
-            if value.get("problem"):
-                notes.append(
-                    MergeNote(
-                        indicator.section,
-                        f"Chỉ tiêu “{indicator.label}” của {c.unit_name}: “{value.get('raw')}” "
-                        f"không đọc được ({value['problem']}); không tính vào bảng.",
-                    )
-                )
+        given = _given_values(indicator, contributions)
+        notes.extend(_unreadable_notes(indicator, given))
         usable = [(c, v) for c, v in given if not v.get("problem")]
-        label = (str(number), indicator.label, indicator.measure)
-        if not usable:
-            rows.append((*label, "chưa có số liệu", ""))
-            continue
         sources.extend(c.unit_name for c, _ in usable if c.unit_name not in sources)
-        if indicator.aggregate == Aggregate.SUM:
-            total, skipped = _sum(indicator, usable)
-            for c in skipped:
-                notes.append(
-                    MergeNote(
-                        indicator.section,
-                        f"Chỉ tiêu “{indicator.label}” của {c.unit_name} không phải là số; "
-                        "không cộng vào tổng.",
-                    )
-                )
-            rows.append((*label, total, f"{len(usable)} đơn vị"))
-        elif indicator.aggregate == Aggregate.LATEST:
-            c, v = max(usable, key=_arrival)
-            rows.append((*label, _shown(indicator, v), c.unit_name))
-        else:
-            for k, (c, v) in enumerate(usable):
-                first = k == 0
-                rows.append(
-                    (
-                        str(number) if first else "",
-                        indicator.label if first else "",
-                        indicator.measure if first else "",
-                        _shown(indicator, v),
-                        c.unit_name,
-                    )
-                )
+        indicator_rows, indicator_notes = _indicator_rows(number, indicator, usable)
+        rows.extend(indicator_rows)
+        notes.extend(indicator_notes)
     if not rows:
         return None, notes
     return TableBlock(INDICATOR_HEADER, tuple(rows), None, tuple(sources)), notes
 
 
-def _arrival(item: tuple[UnitContribution, Mapping[str, Any]]) -> float:
+def _given_values(indicator: Indicator, contributions: Sequence[UnitContribution]) -> list[_Given]:
+    """Every contribution that gave a value for `indicator`, in the order given."""
+    return [
+        (c, c.indicators[indicator.code])
+        for c in contributions
+        if indicator.code in c.indicators and _has_value(c.indicators[indicator.code])
+    ]
+
+
+def _unreadable_notes(indicator: Indicator, given: Sequence[_Given]) -> list[MergeNote]:
+    return [
+        MergeNote(
+            indicator.section,
+            f"Chỉ tiêu “{indicator.label}” của {c.unit_name}: “{value.get('raw')}” "
+            f"không đọc được ({value['problem']}); không tính vào bảng.",
+        )
+        for c, value in given
+        if value.get("problem")
+    ]
+
+
+def _indicator_rows(
+    number: int, indicator: Indicator, usable: Sequence[_Given]
+) -> tuple[list[_Row], list[MergeNote]]:
+    """The rows of one indicator, aggregated as the regime says."""
+    label = (str(number), indicator.label, indicator.measure)
+    if not usable:
+        return [(*label, "chưa có số liệu", "")], []
+    if indicator.aggregate == Aggregate.SUM:
+        total, skipped = _sum(indicator, usable)
+        notes = [
+            MergeNote(
+                indicator.section,
+                f"Chỉ tiêu “{indicator.label}” của {c.unit_name} không phải là số; "
+                "không cộng vào tổng.",
+            )
+            for c in skipped
+        ]
+        return [(*label, total, f"{len(usable)} đơn vị")], notes
+    if indicator.aggregate == Aggregate.LATEST:
+        c, v = max(usable, key=_arrival)
+        return [(*label, _shown(indicator, v), c.unit_name)], []
+    # A list: the label only on the first unit's row, so the rows read as one indicator.
+    blank = ("", "", "")
+    return [
+        (*(label if k == 0 else blank), _shown(indicator, v), c.unit_name)
+        for k, (c, v) in enumerate(usable)
+    ], []
+
+
+def _arrival(item: _Given) -> float:
     received = item[0].received_at
     return received.timestamp() if received else float("-inf")
 
@@ -240,9 +254,7 @@ def _shown(indicator: Indicator, value: Mapping[str, Any]) -> str:
     return format_number_vi(number)
 
 
-def _sum(
-    indicator: Indicator, usable: Sequence[tuple[UnitContribution, Mapping[str, Any]]]
-) -> tuple[str, list[UnitContribution]]:
+def _sum(indicator: Indicator, usable: Sequence[_Given]) -> tuple[str, list[UnitContribution]]:
     total = Decimal(0)
     skipped = []
     for c, v in usable:

@@ -36,7 +36,7 @@ HEADER_WIDTHS = [Mm(62), Mm(103)]
 ISSUER_RULE, MOTTO_RULE = Mm(22), Mm(62)
 SIGNATURE_WIDTHS = [Mm(80), Mm(85)]
 _ISSUER_BREAK = re.compile(r"(ỦY|UỶ) BAN NHÂN DÂN\s+(\S.*)")
-_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 _NUMERIC = re.compile(r"[-+]?\d[\d.,\s]*%?")
 
 
@@ -120,7 +120,7 @@ def _styled_run(paragraph: Paragraph, line: _Line) -> Run | None:
         return None
     run = paragraph.add_run(line.text)
     for text in run._r.findall(qn("w:t")):  # "Số:      /BC-UBND": keep the blanks to fill in
-        text.set(_XML_SPACE, "preserve")
+        text.set(XML_SPACE, "preserve")
     run.font.size = Pt(line.size)
     run.font.bold, run.font.italic = line.bold or None, line.italic or None
     return run

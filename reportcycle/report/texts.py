@@ -12,11 +12,8 @@ from models.db import audit
 from models.report import CycleText
 from models.tables import Cycle
 from reportcycle.lookup import regime_of
+from reportcycle.report.errors import ConsolidationError
 from reportcycle.vietnamese import nfc
-
-
-class ConsolidationError(ValueError):
-    """A decision or text the system cannot take; the message says why and what to do."""
 
 
 def read_text_file(path: Path) -> list[str]:
@@ -56,26 +53,8 @@ def set_text(
     actor: str = "secretariat",
 ) -> CycleText:
     """Set (or replace) the secretariat's text of a section for this cycle."""
-    regime = regime_of(db, cycle)
-    leaves = {s.code: s for s in regime.leaf_sections()}
-    if section_code not in leaves:
-        raise ConsolidationError(
-            f"section {section_code!r} is not a section of {regime.code} without subsections; "
-            f"use one of: {', '.join(leaves)}"
-        )
-    row = db.exec(
-        select(CycleText).where(
-            CycleText.cycle_id == cycle.id, CycleText.section_code == section_code
-        )
-    ).first()
-    if row is None:
-        row = CycleText(
-            cycle_id=cycle.id or 0,
-            section_code=section_code,
-            paragraphs=[],
-            source_name=source_name,
-            updated_at=now,
-        )
+    _check_leaf_section(db, cycle, section_code)
+    row = _text_row(db, cycle, section_code, source_name=source_name, now=now)
     row.paragraphs, row.source_name, row.updated_at, row.updated_by = (
         paragraphs,
         source_name,
@@ -96,4 +75,34 @@ def set_text(
         source=source_name,
         paragraphs=len(paragraphs),
     )
+    return row
+
+
+def _check_leaf_section(db: Session, cycle: Cycle, section_code: str) -> None:
+    regime = regime_of(db, cycle)
+    leaves = {s.code: s for s in regime.leaf_sections()}
+    if section_code not in leaves:
+        raise ConsolidationError(
+            f"section {section_code!r} is not a section of {regime.code} without subsections; "
+            f"use one of: {', '.join(leaves)}"
+        )
+
+
+def _text_row(
+    db: Session, cycle: Cycle, section_code: str, *, source_name: str, now: datetime
+) -> CycleText:
+    """The cycle's row for this section, or a new one (not yet added)."""
+    row = db.exec(
+        select(CycleText).where(
+            CycleText.cycle_id == cycle.id, CycleText.section_code == section_code
+        )
+    ).first()
+    if row is None:
+        row = CycleText(
+            cycle_id=cycle.id or 0,
+            section_code=section_code,
+            paragraphs=[],
+            source_name=source_name,
+            updated_at=now,
+        )
     return row
