@@ -17,7 +17,10 @@ from models import db as dbmod
 from models.settings import Settings, get_settings
 
 POSTGRES_URL = os.environ.get("REPORTCYCLE_TEST_POSTGRES_URL")
-BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+BACKENDS = [
+    "sqlite",
+    *([pytest.param("postgresql", marks=pytest.mark.postgres)] if POSTGRES_URL else []),
+]
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE_REGIME = REPO / "regimes" / "dong-nai-ttdn-6-thang.yaml"
 

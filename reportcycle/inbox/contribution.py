@@ -16,7 +16,7 @@ from reportcycle.documents.package import FormError
 from reportcycle.inbox.message_parts import AttachmentInfo
 
 if TYPE_CHECKING:
-    from reportcycle.inbox.processing import RequestRef
+    from reportcycle.inbox.matching import RequestRef
 
 _CONVERTIBLE = {".doc", ".odt", ".rtf", ".wpd"}
 _ARCHIVES = {".zip", ".rar", ".7z", ".gz", ".tar"}

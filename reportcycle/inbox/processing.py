@@ -11,14 +11,13 @@ from __future__ import annotations
 import email
 import email.policy
 import functools
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import getaddresses
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from reportcycle.inbox import body_text, message_parts
 from reportcycle.inbox.contribution import (
@@ -28,12 +27,16 @@ from reportcycle.inbox.contribution import (
     from_form,
     read_attachments,
 )
+from reportcycle.inbox.matching import (
+    Match,
+    RequestLookup,
+    RequestRef,
+    first_message_id,
+    match_request,
+)
 from reportcycle.vietnamese import nfc
 
 Status = Literal["accepted", "needs_review", "rejected", "ignored"]
-TOKEN = r"[a-z2-7]{20}"
-_SUBJECT_TAG = re.compile(rf"\[RC-({TOKEN})\]", re.IGNORECASE)
-_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 
 
 class _CachedHeaders(HeaderRegistry):
@@ -46,28 +49,6 @@ class _CachedHeaders(HeaderRegistry):
 
 
 POLICY = email.policy.default.clone(header_factory=_CachedHeaders())
-
-
-@dataclass(frozen=True)
-class RequestRef:
-    """What matching needs to know of a request."""
-
-    request_id: int
-    cycle_id: int
-    cycle_code: str
-    token: str
-    unit_code: str
-    unit_name: str
-    unit_emails: tuple[str, ...]
-    section_codes: tuple[str, ...]
-    indicator_codes: tuple[str, ...]
-    deadline: date
-
-
-class RequestLookup(Protocol):
-    def by_token(self, token: str) -> RequestRef | None: ...
-
-    def by_message_id(self, message_id: str) -> RequestRef | None: ...
 
 
 @dataclass
@@ -106,9 +87,11 @@ def process_message(
             "rejected",
             files.rejection.reason,
             files.rejection.explanation,
-            request=_match(message, lookup, reply_local_part, None).request,
+            request=match_request(message, lookup, reply_local_part, None).request,
         )
-    match = _match(message, lookup, reply_local_part, files.form.token if files.form else None)
+    match = match_request(
+        message, lookup, reply_local_part, files.form.token if files.form else None
+    )
     if match.request is None:
         return _with(base, "rejected", match.reason, match.explanation)
     request = match.request
@@ -128,7 +111,7 @@ def _blank_outcome(message: EmailMessage) -> Outcome:
         "",
         sender=_sender(message),
         subject=nfc(str(message.get("Subject", ""))),
-        message_id=_first_id(message.get("Message-ID", "")),
+        message_id=first_message_id(message.get("Message-ID", "")),
     )
 
 
@@ -157,7 +140,7 @@ def _read_contribution(
     return from_body(text, files, request)
 
 
-def _judge(base: Outcome, match: _Match, contribution: Contribution) -> Outcome:
+def _judge(base: Outcome, match: Match, contribution: Contribution) -> Outcome:
     """Accepted, unless a signal, the contribution or the sender gives a reason to look."""
     assert base.request is not None
     reasons = list(match.doubts) + contribution.review_reasons()
@@ -177,16 +160,6 @@ EMPTY_FORM = (
     "Phiếu đính kèm chưa được điền: mọi mục và số liệu đều trống. Hãy điền vào các ô trắng "
     "của phiếu, lưu lại rồi gửi lại."
 )
-UNKNOWN_TOKEN = (
-    "Mã yêu cầu trong thư (địa chỉ trả lời, tiêu đề [RC-…] hoặc phiếu) không khớp với yêu cầu "
-    "nào đang mở. Có thể thư được gửi nhầm kỳ báo cáo hoặc phiếu của đơn vị khác. Hãy trả lời "
-    "(Reply) đúng thư đề nghị mà đơn vị đã nhận, kèm phiếu của chính đơn vị."
-)
-NO_TOKEN = (
-    "Không xác định được thư này trả lời cho đề nghị cung cấp thông tin nào. Hãy dùng chức năng "
-    "Trả lời (Reply) trên thư đề nghị đã nhận, giữ nguyên tiêu đề có mã [RC-…] và đính kèm "
-    "phiếu đã điền."
-)
 
 
 def _with(
@@ -202,50 +175,3 @@ def _sender(message: EmailMessage) -> str | None:
     pairs = getaddresses([str(v) for v in message.get_all("From", [])])
     addresses = [a.strip().lower() for _, a in pairs if "@" in a]
     return addresses[0] if addresses else None
-
-
-def _first_id(value: object) -> str | None:
-    found = _MESSAGE_ID.findall(str(value))
-    return found[0] if found else None
-
-
-@dataclass
-class _Match:
-    request: RequestRef | None
-    reason: str = ""
-    explanation: str = ""
-    doubts: list[str] = field(default_factory=list)
-
-
-def _match(
-    message: EmailMessage, lookup: RequestLookup, local_part: str, form_token: str | None
-) -> _Match:
-    """The request every signal points to; a token that is ours in form but unknown rejects."""
-    tokens = _address_tokens(message, local_part) + _SUBJECT_TAG.findall(
-        str(message.get("Subject", ""))
-    )
-    if form_token:
-        tokens.append(form_token)
-    found: list[RequestRef] = []
-    unknown = False
-    for token in tokens:
-        ref = lookup.by_token(token.lower())
-        unknown |= ref is None
-        if ref is not None:
-            found.append(ref)
-    references = " ".join(str(message.get(h, "")) for h in ("In-Reply-To", "References"))
-    found += [r for mid in _MESSAGE_ID.findall(references) if (r := lookup.by_message_id(mid))]
-    if not found:
-        if unknown:
-            return _Match(None, "unknown_token", UNKNOWN_TOKEN)
-        return _Match(None, "no_token", NO_TOKEN)
-    distinct = {r.request_id for r in found}
-    doubts = ["signals_disagree"] if len(distinct) > 1 or unknown else []
-    return _Match(found[0], doubts=doubts)
-
-
-def _address_tokens(message: EmailMessage, local_part: str) -> list[str]:
-    pattern = re.compile(rf"{re.escape(local_part)}\+({TOKEN})@", re.IGNORECASE)
-    headers = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
-    values = " ".join(str(v) for h in headers for v in message.get_all(h, []))
-    return pattern.findall(values)

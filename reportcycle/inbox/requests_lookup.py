@@ -6,7 +6,7 @@ from sqlmodel import Session, col, select
 
 from models.db import session
 from models.tables import Cycle, CycleStatus, DataRequest, OutboundMessage, Unit
-from reportcycle.inbox.processing import RequestRef
+from reportcycle.inbox.matching import RequestRef
 
 
 class DbLookup:

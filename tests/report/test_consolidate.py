@@ -36,7 +36,7 @@ from reportcycle.report.texts import read_text_file, set_text
 from tests.conftest import REFERENCE_REGIME
 from tests.factories import deliver, open_reference_cycle, reply_with_form
 from tests.fixtures import reference
-from tests.test_consolidate_reference import body_lines
+from tests.report.test_consolidate_reference import body_lines
 
 DRAFTED = datetime(2024, 7, 1, 9, tzinfo=VN_TZ)
 APPROVED = datetime(2024, 7, 3, 9, tzinfo=VN_TZ)

@@ -21,7 +21,7 @@ from models.settings import Settings
 from models.tables import OutboundMessage
 from reportcycle.clock import VN_TZ
 from tests.factories import maildir_messages, open_reference_cycle, run_cli
-from tests.test_flow_artifacts import _latest
+from tests.flows.test_artifacts import _latest
 
 CODE = "dong-nai-ttdn-6-thang-2024-H1"
 

@@ -30,7 +30,7 @@ from reportcycle.regime.loading import load_regime
 from reportcycle.regime.schema import Regime
 from tests.factories import zip_of
 
-REGIME_FILE = Path(__file__).resolve().parents[1] / "regimes" / "dong-nai-ttdn-6-thang.yaml"
+REGIME_FILE = Path(__file__).resolve().parents[2] / "regimes" / "dong-nai-ttdn-6-thang.yaml"
 PERIOD = "6 tháng đầu năm 2024"
 DEADLINE = "ngày 21 tháng 6 năm 2024"
 CREATED = datetime(2024, 6, 17, 8, 0, tzinfo=VN_TZ)  # the request's creation, not the wall clock

@@ -16,7 +16,7 @@ from flows.collect_submissions import collect_submissions
 from models.settings import Settings
 from reportcycle.clock import VN_TZ
 from tests.factories import deliver, open_reference_cycle
-from tests.test_collect import _dptth_reply
+from tests.inbox.test_collect import _dptth_reply
 
 CODE = "dong-nai-ttdn-6-thang-2024-H1"
 

@@ -19,10 +19,10 @@ from models.db import session
 from models.report import ReportKind, ReportVersion
 from models.settings import Settings
 from models.tables import DataRequest
+from tests.cli.test_cli import OPEN
 from tests.factories import attachments, deliver, maildir_messages, reply_with_form
 from tests.factories import run_cli as run
 from tests.fixtures import reference
-from tests.test_cli import OPEN
 
 pytestmark = pytest.mark.usefixtures("prefect")
 

@@ -13,7 +13,7 @@ from reportcycle.inbox.collect import collect_mail
 from tests.factories import deliver, open_reference_cycle, plant_tokens
 from tests.fixtures.eml_cases import CASES, OUT, Case
 from tests.fixtures.tokens import TOKENS
-from tests.test_collect import BEFORE_DEADLINE
+from tests.inbox.test_collect import BEFORE_DEADLINE
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.file.removesuffix(".eml") for c in CASES])
