@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install system-deps demo demo-stop test lint bench clean
+.PHONY: install system-deps demo demo-stop test test-quick lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ demo-stop:
 test: install system-deps
 	REPORTCYCLE_TEST_POSTGRES_URL=$$(bash .ci/postgres.sh start) \
 	  $(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# The short loop while working: SQLite only, no Prefect server, no LibreOffice, no browser.
+test-quick: install
+	$(VENV)/bin/pytest -q -p no:cacheprovider -m "not slow and not libreoffice and not browser and not postgres" $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -123,3 +123,10 @@ def demo_runs(
     command = ["demo", "--home", str(home), "--prefect-url", f"{ui_server}/api"]
     runs = [run_cli(*command, env=env, timeout=600) for _ in range(2)]
     return home, runs
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs the Prefect server is slow: the server takes ~20 s to start."""
+    for item in items:
+        if {"prefect", "prefect_server", "ui_server"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

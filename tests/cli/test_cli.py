@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from models.settings import Settings
 from tests.conftest import REFERENCE_REGIME
 from tests.factories import maildir_messages
 from tests.factories import run_cli as run
+
+pytestmark = pytest.mark.slow
 
 OPEN = [
     "cycle",

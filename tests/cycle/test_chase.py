@@ -8,6 +8,7 @@ import sys
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 
+import pytest
 from sqlmodel import select
 
 from models.db import session
@@ -105,6 +106,7 @@ def _reminders() -> dict[str, list[tuple[int, date, bool]]]:
     return dict(out)
 
 
+@pytest.mark.slow
 def test_walking_the_reference_cycle_sends_exactly_the_reminders_due(settings: Settings) -> None:
     open_reference_cycle(_at(OPENED, 8))
     replies = {
@@ -182,6 +184,7 @@ CHASE = (
 )
 
 
+@pytest.mark.slow
 def test_two_concurrent_chase_runs_send_each_reminder_once(settings: Settings) -> None:
     open_reference_cycle(_at(OPENED, 8))
     env = dict(os.environ)

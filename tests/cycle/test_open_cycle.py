@@ -87,6 +87,7 @@ def test_opening_the_reference_cycle_emails_each_unit_its_own_form(
     assert "ngày 21 tháng 6 năm 2024" in document_text
 
 
+@pytest.mark.slow
 def test_opening_the_same_period_again_creates_and_sends_nothing(
     settings: Settings, prefect: str
 ) -> None:
@@ -131,6 +132,7 @@ def test_a_period_of_the_wrong_kind_is_refused_with_an_example(
         open_cycle(str(REFERENCE_REGIME), "2024-Q3", None, OPENED_AT)
 
 
+@pytest.mark.slow
 def test_renamed_unit_keeps_its_old_name_on_earlier_requests(
     settings: Settings, prefect: str, tmp_path: Path
 ) -> None:

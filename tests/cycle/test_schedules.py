@@ -251,6 +251,7 @@ def test_the_server_schedules_the_opening_at_0800_vietnam_time(prefect: str) -> 
     assert [r.parameters for r in scheduled] == [deployment.parameters] * 2
 
 
+@pytest.mark.slow
 def test_a_late_opening_run_opens_the_period_it_was_scheduled_for(
     settings: Settings, prefect: str
 ) -> None:

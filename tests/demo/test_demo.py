@@ -15,6 +15,8 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from flows.artifacts import artifact_key
 
+pytestmark = [pytest.mark.slow, pytest.mark.libreoffice]
+
 CODE = "dong-nai-ttdn-6-thang-2024-H1"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
@@ -17,6 +18,8 @@ from models.settings import Settings
 from reportcycle.clock import VN_TZ
 from tests.factories import deliver, open_reference_cycle
 from tests.inbox.test_collect import _dptth_reply
+
+pytestmark = pytest.mark.slow
 
 CODE = "dong-nai-ttdn-6-thang-2024-H1"
 

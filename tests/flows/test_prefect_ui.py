@@ -18,9 +18,14 @@ from reportcycle.regime.loading import load_regime
 from tests.browser import CHROMIUM, Browser, BrowserError
 from tests.conftest import REFERENCE_REGIME, REPO
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: `make test` installs Debian chromium"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.libreoffice,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: `make test` installs Debian chromium"
+    ),
+]
 
 OUT = REPO / "test-output" / "ui"
 CODE = "dong-nai-ttdn-6-thang-2024-H1"

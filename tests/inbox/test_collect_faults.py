@@ -21,6 +21,8 @@ from reportcycle.documents import form_fill
 from tests.conftest import REPO
 from tests.factories import deliver, maildir_messages, open_reference_cycle, reply_with_form
 
+pytestmark = pytest.mark.slow
+
 COLLECT = (
     "from reportcycle.clock import parse_now; from reportcycle.inbox.collect import collect_mail; "
     "from reportcycle.outbox.sending import send_outbox; at = parse_now('2024-06-19T10:00'); "

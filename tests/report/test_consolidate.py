@@ -237,6 +237,7 @@ def test_a_reply_after_a_draft_goes_into_the_next_draft(settings: Settings) -> N
         _decide(settings, first, Decision(approve=True, at=APPROVED))
 
 
+@pytest.mark.libreoffice
 def test_changes_requested_then_a_new_draft_is_approved_once(settings: Settings) -> None:
     open_reference_cycle()
     _reply(settings, "DPTTH", datetime(2024, 6, 19, 9, tzinfo=VN_TZ))
@@ -277,6 +278,7 @@ def test_changes_requested_then_a_new_draft_is_approved_once(settings: Settings)
     ]
 
 
+@pytest.mark.libreoffice
 def test_an_approval_rerun_after_a_crash_keeps_its_number(settings: Settings) -> None:
     """The number is committed before the final is rendered; a run that died after it reuses
     the number instead of taking the next one."""

@@ -9,6 +9,7 @@ import signal
 import subprocess
 from datetime import datetime
 
+import pytest
 from prefect.client.orchestration import get_client
 from prefect.flow_runs import resume_flow_run
 from sqlmodel import select
@@ -22,6 +23,8 @@ from models.tables import OutboundMessage
 from reportcycle.clock import VN_TZ
 from tests.factories import maildir_messages, open_reference_cycle, run_cli
 from tests.flows.test_artifacts import _latest
+
+pytestmark = [pytest.mark.slow, pytest.mark.libreoffice]
 
 CODE = "dong-nai-ttdn-6-thang-2024-H1"
 

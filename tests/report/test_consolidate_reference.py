@@ -24,7 +24,7 @@ from tests.factories import attachments, deliver, maildir_messages, reply_with_f
 from tests.factories import run_cli as run
 from tests.fixtures import reference
 
-pytestmark = pytest.mark.usefixtures("prefect")
+pytestmark = [pytest.mark.slow, pytest.mark.libreoffice, pytest.mark.usefixtures("prefect")]
 
 CODE = "dong-nai-ttdn-6-thang-2024-H1"
 HEADINGS = [
