@@ -7,6 +7,7 @@ from datetime import datetime
 from prefect import flow
 from pydantic import BaseModel
 
+from flows import heartbeat
 from flows.artifacts import Status, Summary, publish_open_cycles
 from flows.naming import run_name
 from reportcycle.clock import VN_TZ, resolve_now
@@ -14,6 +15,8 @@ from reportcycle.cycle.chase import ChaseReport
 from reportcycle.outbox.sending import SendReport
 from tasks.chase import queue_reminders
 from tasks.mail import send_outbox
+
+heartbeat.install()  # no 1 s wait for the heartbeat thread at the end of each run
 
 
 class ChaseResult(BaseModel):

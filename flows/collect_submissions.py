@@ -7,11 +7,14 @@ from datetime import datetime
 from prefect import flow
 from pydantic import BaseModel
 
+from flows import heartbeat
 from flows.artifacts import Summary, publish_open_cycles
 from flows.naming import run_name
 from reportcycle.clock import VN_TZ, resolve_now
 from tasks.inbox import collect_mail
 from tasks.mail import send_outbox
+
+heartbeat.install()  # no 1 s wait for the heartbeat thread at the end of each run
 
 
 class CollectResult(BaseModel):

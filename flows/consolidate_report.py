@@ -32,12 +32,15 @@ from prefect.states import Cancelled, Scheduled, State
 from prefect.types.entrypoint import EntrypointType
 from pydantic import BaseModel, Field
 
+from flows import heartbeat
 from flows.artifacts import artifact_key, publish_cycle
 from reportcycle.clock import resolve_now
 from reportcycle.report.approval import Decision
 from reportcycle.report.runs import VersionInfo, superseded_runs
 from tasks.mail import send_outbox
 from tasks.report import record_decision, render_draft
+
+heartbeat.install()  # no 1 s wait for the heartbeat thread at the end of each run
 
 DEPLOYMENT = "consolidate-report"
 

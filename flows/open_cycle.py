@@ -7,11 +7,14 @@ from datetime import datetime
 from prefect import flow
 from pydantic import BaseModel
 
+from flows import heartbeat
 from flows.artifacts import Summary, publish_cycle
 from reportcycle.clock import VN_TZ, resolve_now
 from reportcycle.superior_request import SuperiorRequest
 from tasks.cycles import create_cycle, queue_requests, record_request_outcomes
 from tasks.mail import send_outbox
+
+heartbeat.install()  # no 1 s wait for the heartbeat thread at the end of each run
 
 
 class OpenCycleResult(BaseModel):

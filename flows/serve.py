@@ -19,10 +19,13 @@ from prefect.runtime import flow_run
 from prefect.schedules import Cron
 from prefect.types.entrypoint import EntrypointType
 
+from flows import heartbeat
 from flows.open_cycle import OpenCycleResult, open_cycle
 from reportcycle.clock import VN_TZ, resolve_now
 from reportcycle.cycle.schedules import DeploymentSpec, current_period_code, deployment_specs
 from reportcycle.regime.loading import load_regime
+
+heartbeat.install()  # no 1 s wait for the heartbeat thread at the end of each run
 
 # Prefect's serve() pauses its deployments when it stops, and pausing deletes their scheduled
 # runs: an opening due while the process was down (a reboot on 10/12) would never happen. Left
