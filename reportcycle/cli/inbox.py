@@ -10,6 +10,7 @@ import typer
 
 from reportcycle.cli.common import NowOption, fail, migrate, out
 from reportcycle.clock import parse_now, resolve_now
+from reportcycle.cycle.labels import counts
 
 
 def collect(now: NowOption = None) -> None:
@@ -26,10 +27,10 @@ def collect(now: NowOption = None) -> None:
         result = collect_submissions(at)
     except MailSourceError as exc:
         raise fail(str(exc)) from None
-    outcomes = ", ".join(f"{k}: {v}" for k, v in sorted(result.outcomes.items())) or "none"
+    outcomes = counts(result.outcomes) or "không có"
     out.print(
-        f"{result.fetched} message(s) read, {result.stored} new; outcomes: {outcomes}; "
-        f"{result.replies_sent} answer(s) sent."
+        f"Đã đọc {result.fetched} thư, {result.stored} thư mới; kết quả: {outcomes}; "
+        f"{result.replies_sent} biên nhận/thư trả lời đã gửi."
     )
 
 

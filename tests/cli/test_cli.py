@@ -34,7 +34,7 @@ def test_regime_check_prints_a_summary_of_the_reference_regime() -> None:
     assert done.returncode == 0, done.stderr
     assert "dong-nai-ttdn-6-thang" in done.stdout
     assert "Đài Phát thanh – Truyền hình Đồng Nai" in done.stdout
-    assert "8 units" in done.stdout
+    assert "8 đơn vị" in done.stdout
 
 
 def test_regime_check_lists_every_error_with_its_line_and_exits_1(tmp_path: Path) -> None:

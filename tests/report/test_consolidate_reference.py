@@ -92,7 +92,7 @@ def collected(settings: Settings, tmp_path: Path) -> Iterator[Path]:
         )
     done = run("collect", "--now", "2024-06-20T10:00")
     assert done.returncode == 0, done.stderr
-    assert "accepted: 8" in done.stdout
+    assert "đã nhận: 8" in done.stdout
     for section, paragraphs in reference.SECRETARIAT_TEXTS.items():
         text = tmp_path / f"muc-{section}.txt"
         text.write_text("\n".join(paragraphs) + "\n", encoding="utf-8")
