@@ -208,3 +208,30 @@ def register(app: typer.Typer) -> None:
     group.command("list")(report_list)
     group.command("numbering")(report_numbering)
     app.add_typer(group, name="report")
+    files = typer.Typer(no_args_is_help=True, help="The report files over HTTP (read-only).")
+    files.command("serve")(files_serve)
+    app.add_typer(files, name="files")
+
+
+def files_serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port; set REPORTCYCLE_REPORTS_URL to match")] = 8766,
+) -> None:
+    """Serve HOME/reports read-only over HTTP, so the report artifact's links open."""
+    from models.settings import get_settings
+    from reportcycle.report.files_server import make_server, reports_root
+
+    root = reports_root(get_settings())
+    server = make_server(root, host, port)
+    out.print(
+        f"Phục vụ tệp báo cáo trong {root} tại http://{host}:{server.server_port}/ "
+        f"(chỉ đọc; Ctrl+C để dừng). Đặt REPORTCYCLE_REPORTS_URL=http://{host}:"
+        f"{server.server_port} để liên kết trong Prefect UI mở được.",
+        highlight=False,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
