@@ -24,7 +24,7 @@ def serve(
 
     paths = regime_files or sorted(Path("regimes").glob("*.yaml"))
     if not paths:
-        raise fail("no regime files: give them as arguments, or run from the repository")
+        raise fail("không có tệp chế độ báo cáo: hãy nêu tệp, hoặc chạy trong thư mục mã nguồn")
     for path in paths:
         try:
             load_regime(path)
@@ -32,7 +32,7 @@ def serve(
             raise fail(f"{path}: {exc}") from None
     migrate()
     for spec in deployment_specs(paths):
-        out.print(f"deployment {spec.name}: {spec.cron} ({spec.timezone})", highlight=False)
+        out.print(f"lịch chạy {spec.name}: {spec.cron} ({spec.timezone})", highlight=False)
     serve_all(paths, limit=limit)
 
 

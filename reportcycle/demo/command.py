@@ -46,9 +46,11 @@ def demo_command(
     scenario.run(approve=approve)
     ui = prefect_url.removesuffix("/").removesuffix("/api")
     scenario.finish(ui, approve=approve)
-    out.print(f"demo home: {home.resolve()}; {time.monotonic() - started:.0f} s.", highlight=False)
+    out.print(
+        f"thư mục demo: {home.resolve()}; {time.monotonic() - started:.0f} giây.", highlight=False
+    )
     if prefect_url == DEFAULT_API:
-        out.print(f"Prefect UI: {ui} — stop it with `make demo-stop`", highlight=False)
+        out.print(f"Prefect UI: {ui} — dừng bằng `make demo-stop`", highlight=False)
 
 
 def _fresh_home(home: Path) -> None:
@@ -58,7 +60,7 @@ def _fresh_home(home: Path) -> None:
     if previous.exists():
         shutil.rmtree(previous)
     home.rename(previous)
-    out.print(f"an earlier demo home was moved aside to {previous} (replacing any older one).")
+    out.print(f"thư mục demo trước đã chuyển sang {previous} (thay bản cũ hơn, nếu có).")
 
 
 def _healthy(api: str) -> bool:
@@ -72,7 +74,7 @@ def _healthy(api: str) -> bool:
 def _ensure_server(api: str) -> None:
     """Use the server at `api`; start the default one, detached, if nothing answers there."""
     if _healthy(api):
-        out.print(f"Prefect server: {api} answers; using it.", highlight=False)
+        out.print(f"Prefect server: {api} đang chạy; dùng server này.", highlight=False)
         return
     if api != DEFAULT_API:
         raise fail(f"no Prefect server answers at {api}")
@@ -96,14 +98,14 @@ def _ensure_server(api: str) -> None:
             start_new_session=True,  # outlives the demo, and Ctrl+C in it
         )
     (PREFECT_STATE / "server.pid").write_text(f"{server.pid}\n")
-    with out.status(f"starting the Prefect server (log: {log}) …"):
+    with out.status(f"đang khởi động Prefect server (nhật ký: {log}) …"):
         deadline = time.monotonic() + 90
         while not _healthy(api):
             if server.poll() is not None or time.monotonic() > deadline:
                 tail = log.read_text(errors="replace")[-2000:]
                 raise fail(f"the Prefect server did not start; the end of {log}:\n{tail}")
             time.sleep(0.5)
-    out.print(f"Prefect server started (pid {server.pid}), state in {PREFECT_STATE}/.")
+    out.print(f"Prefect server đã khởi động (pid {server.pid}), dữ liệu trong {PREFECT_STATE}/.")
 
 
 def _configure(home: Path, api: str) -> None:

@@ -59,10 +59,10 @@ def test_opening_twice_from_the_cli_sends_once_and_says_so(
 ) -> None:
     first = run(*OPEN, prefect=prefect)
     assert first.returncode == 0, first.stderr
-    assert "8 request(s) queued, 8 sent, 0 failed" in first.stdout
+    assert "8 yêu cầu xếp gửi, 8 đã gửi, 0 gửi lỗi" in first.stdout
     second = run(*OPEN, prefect=prefect)
     assert second.returncode == 0, second.stderr
-    assert "already open; nothing created, nothing sent" in second.stdout
+    assert "đã mở từ trước; không tạo thêm, không gửi gì" in second.stdout
     assert len(maildir_messages(settings.sent_maildir)) == 8
 
     status = run("status", "dong-nai-ttdn-6-thang-2024-H1", "--json")

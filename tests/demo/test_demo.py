@@ -28,7 +28,7 @@ def _check_run(done: subprocess.CompletedProcess[str]) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "Prefect server: " in out
-    assert "answers; using it" in out
+    assert "đang chạy; dùng server này" in out
     assert "mở kỳ báo cáo" in out
     assert "8 yêu cầu đã gửi" in out
     docx = Path(re.search(r"DOCX: (\S+)", out).group(1))  # type: ignore[union-attr]
@@ -62,9 +62,9 @@ def test_demo_runs_the_reference_scenario_twice_on_one_home(
 ) -> None:
     home, (first, second) = demo_runs
     _check_run(first)
-    assert "moved aside" not in first.stdout
+    assert "đã chuyển sang" not in first.stdout
     _check_run(second)
-    assert "an earlier demo home was moved aside" in second.stdout
+    assert "thư mục demo trước đã chuyển sang" in second.stdout
     assert (home.parent / "demo.previous" / "reportcycle.db").is_file()
 
     api = f"{ui_server}/api"
