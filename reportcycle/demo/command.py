@@ -77,7 +77,10 @@ def _ensure_server(api: str) -> None:
         out.print(f"Prefect server: {api} đang chạy; dùng server này.", highlight=False)
         return
     if api != DEFAULT_API:
-        raise fail(f"no Prefect server answers at {api}")
+        raise fail(
+            f"không có Prefect server nào trả lời tại {api}; hãy khởi động nó, "
+            "hoặc bỏ --prefect-url"
+        )
     PREFECT_STATE.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
@@ -103,7 +106,7 @@ def _ensure_server(api: str) -> None:
         while not _healthy(api):
             if server.poll() is not None or time.monotonic() > deadline:
                 tail = log.read_text(errors="replace")[-2000:]
-                raise fail(f"the Prefect server did not start; the end of {log}:\n{tail}")
+                raise fail(f"Prefect server không khởi động được; cuối tệp {log}:\n{tail}")
             time.sleep(0.5)
     out.print(f"Prefect server đã khởi động (pid {server.pid}), dữ liệu trong {PREFECT_STATE}/.")
 
@@ -132,8 +135,8 @@ def _configure(home: Path, api: str) -> None:
     get_settings.cache_clear()
     if get_settings().smtp_url or get_settings().inbox_url:
         raise fail(
-            "the demo mails only through its embedded server and Maildir: remove "
-            "REPORTCYCLE_SMTP_URL / REPORTCYCLE_INBOX_URL from .env to run it"
+            "demo chỉ gửi thư qua máy chủ SMTP nhúng và Maildir của nó: hãy bỏ "
+            "REPORTCYCLE_SMTP_URL / REPORTCYCLE_INBOX_URL khỏi .env rồi chạy lại"
         )
     db.get_engine.cache_clear()
     db.migrate()
