@@ -136,6 +136,7 @@ def _title(document: Document, ctx: ReportContext) -> None:
     _styled_run(summary, _Line(ctx.summary, 14, bold=True))
     rule = document.add_paragraph(style=st.BLOCK)
     st.add_rule(rule, SUMMARY_RULE, st.TEXT_WIDTH)
+    rule.paragraph_format.space_before = Pt(4)  # clear of the descenders (g, ạ) above
     rule.paragraph_format.space_after = Pt(18)
 
 

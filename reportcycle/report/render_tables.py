@@ -24,10 +24,11 @@ from reportcycle.report.context import TableBlock
 
 NUMERIC = re.compile(r"[-+]?\d[\d.,\s]*%?")
 # STT, Chỉ tiêu, Đơn vị tính, Số liệu, Đơn vị báo cáo: 165 mm, the text width.
-INDICATOR_WIDTHS = (Mm(12), Mm(66), Mm(22), Mm(25), Mm(40))
+# STT at 14 mm holds "STT" in bold 13 pt on one line; a unit's name reads in two lines.
+INDICATOR_WIDTHS = (Mm(14), Mm(60), Mm(20), Mm(25), Mm(46))
 INDICATOR_MERGED = 3  # STT, label and measure: one cell for all the rows of a list indicator
 _ORDINAL_HEADERS = {"stt", "tt", "số tt"}
-_ORDINAL_WIDTH, _MIN_WIDTH = Mm(12), Mm(18)
+_ORDINAL_WIDTH, _MIN_WIDTH = Mm(14), Mm(18)
 _CENTRE, _RIGHT = WD_ALIGN_PARAGRAPH.CENTER, WD_ALIGN_PARAGRAPH.RIGHT
 
 

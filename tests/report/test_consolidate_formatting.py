@@ -107,6 +107,11 @@ def test_a_units_italic_title_stays_italic_in_the_final(settings: Settings) -> N
     plain = "".join(r.text for r in paragraph.runs if not r.italic)
     assert "Tiết mục “" in plain
     assert "” phát sóng 18h00" in plain
+    # the reference regime says `report: {indicator_tables_in_final: false}`
+    stt = [t for t in docx.Document(io.BytesIO(draft_docx)).tables if t.cell(0, 0).text == "STT"]
+    assert stt, "the draft keeps the indicator tables"
+    final_tables = docx.Document(io.BytesIO(final_docx)).tables
+    assert not [t for t in final_tables if t.cell(0, 0).text == "STT"]
     assert "Còn thiếu" not in "".join(
         p.text for p in docx.Document(io.BytesIO(final_docx)).paragraphs
     )
