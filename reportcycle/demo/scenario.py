@@ -252,10 +252,10 @@ class Scenario:
                 f"{get_settings().home} PREFECT_API_URL={ui}/api reportcycle approve {self.code}`",
                 highlight=False,
             )
-        self.out.print(f"Flow runs: {ui}/runs", highlight=False)
+        self.out.print(f"Các lượt chạy: {ui}/runs", highlight=False)
         if "consolidate" in self.run_ids:
             self.out.print(
-                f"consolidate-report run: {ui}/runs/flow-run/{self.run_ids['consolidate']}",
+                f"Lượt chạy consolidate-report: {ui}/runs/flow-run/{self.run_ids['consolidate']}",
                 highlight=False,
             )
 
