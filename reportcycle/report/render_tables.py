@@ -26,6 +26,9 @@ NUMERIC = re.compile(r"[-+]?\d[\d.,\s]*%?")
 # STT, Chỉ tiêu, Đơn vị tính, Số liệu, Đơn vị báo cáo: 165 mm, the text width.
 # STT at 14 mm holds "STT" in bold 13 pt on one line; a unit's name reads in two lines.
 INDICATOR_WIDTHS = (Mm(14), Mm(60), Mm(20), Mm(25), Mm(46))
+# The table's title (alt text, w:tblCaption) that lets finalize_edited find an indicator table
+# in a draft the secretariat edited.
+INDICATOR_CAPTION = "Bảng chỉ tiêu (reportcycle)"
 INDICATOR_MERGED = 3  # STT, label and measure: one cell for all the rows of a list indicator
 _ORDINAL_HEADERS = {"stt", "tt", "số tt"}
 _ORDINAL_WIDTH, _MIN_WIDTH = Mm(14), Mm(18)
@@ -65,6 +68,8 @@ def add_table(document: Document, block: TableBlock) -> Table:
                 paragraph.alignment = _RIGHT
     if indicators:
         _merge_list_rows(grid[1:], block.rows)
+        caption = OxmlElement("w:tblCaption", {qn("w:val"): INDICATOR_CAPTION})
+        table._tbl.tblPr.insert_element_before(caption, "w:tblDescription", "w:tblPrChange")
     return table
 
 

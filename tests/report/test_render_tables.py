@@ -21,6 +21,7 @@ from docx.text.paragraph import Paragraph
 
 from reportcycle.clock import VN_TZ
 from reportcycle.documents import styles as st
+from reportcycle.documents.convert import convert
 from reportcycle.regime.loading import RegimeError, load_regime
 from reportcycle.regime.schema import Aggregate, Indicator
 from reportcycle.report.build import FinalHeader, as_final
@@ -31,6 +32,7 @@ from reportcycle.report.context import (
     context_from_json,
     context_to_json,
 )
+from reportcycle.report.finalize import finalize_edited
 from reportcycle.report.merge import UnitContribution, indicator_table
 from reportcycle.report.render import render_docx
 from tests.conftest import REFERENCE_REGIME
@@ -254,3 +256,25 @@ def test_missing_units_note_in_the_draft_only() -> None:
     assert lines[at + 1].startswith("c) ")  # at the end of 3b, before 3c
     final = as_final(draft, FinalHeader(NUMBER_LINE, PLACE_DATE))
     assert not [p for p in _open(render_docx(final)).paragraphs if "Còn thiếu" in p.text]
+
+
+def test_an_edited_draft_loses_its_indicator_tables_when_the_regime_says() -> None:
+    draft = render_docx(_indicator_ctx())
+    kept = finalize_edited(draft, number_line=NUMBER_LINE, place_date=PLACE_DATE)
+    _indicator_table(_open(kept))
+    final = finalize_edited(
+        draft, number_line=NUMBER_LINE, place_date=PLACE_DATE, drop_indicator_tables=True
+    )
+    tables = _open(final).tables
+    assert not [t for t in tables if t.rows[0].cells[0].text == "STT"]
+    assert len(tables) == 3  # header block, the unit's own table, signature
+
+
+@pytest.mark.libreoffice
+def test_indicator_tables_are_still_found_after_libreoffice_saved_the_draft() -> None:
+    saved = convert(render_docx(_indicator_ctx()), source_suffix=".docx", target="docx")
+    _indicator_table(_open(saved))
+    final = finalize_edited(
+        saved, number_line=NUMBER_LINE, place_date=PLACE_DATE, drop_indicator_tables=True
+    )
+    assert not [t for t in _open(final).tables if t.rows[0].cells[0].text == "STT"]
