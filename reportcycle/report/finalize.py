@@ -19,8 +19,8 @@ from docx.oxml.xmlchemy import BaseOxmlElement
 from lxml import etree
 
 from reportcycle.documents import styles as st
-from reportcycle.report.render import XML_SPACE
 from reportcycle.report.merge import INDICATOR_HEADER
+from reportcycle.report.render import XML_SPACE
 from reportcycle.report.render_tables import INDICATOR_CAPTION
 
 # --- finalize_edited ----------------------------------------------------------------------
