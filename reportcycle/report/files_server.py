@@ -71,3 +71,16 @@ def file_url(settings: Settings, path: str | Path) -> str | None:
     except ValueError:
         return None
     return f"{settings.reports_url.rstrip('/')}/{quote(relative.as_posix())}"
+
+
+def serve_for(settings: Settings) -> ThreadingHTTPServer | None:
+    """Start, in the background, the server REPORTCYCLE_REPORTS_URL names, if it names this
+    machine (http://127.0.0.1:PORT or http://localhost:PORT); None otherwise."""
+    if not settings.reports_url:
+        return None
+    parts = urlsplit(settings.reports_url)
+    if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost"):
+        return None
+    server = make_server(reports_root(settings), parts.hostname, parts.port or 80)
+    serve_in_background(server)
+    return server

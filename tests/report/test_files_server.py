@@ -11,7 +11,7 @@ import pytest
 
 from flows.consolidate_report import report_file_line
 from models.settings import Settings, get_settings
-from reportcycle.report.files_server import file_url, make_server, serve_in_background
+from reportcycle.report.files_server import file_url, make_server, serve_for, serve_in_background
 
 
 @pytest.fixture
@@ -94,4 +94,32 @@ def test_artifact_links_the_files_over_http_when_the_url_is_set(
     assert file_url(settings, path) == url
     assert report_file_line("PDF", str(path)) == f"- PDF: [bao cáo.pdf]({url})"
     assert file_url(settings, tmp_path / "elsewhere.pdf") is None
+    get_settings.cache_clear()
+
+
+def test_serve_starts_the_server_the_url_names_on_this_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    probe = make_server(tmp_path / "probe")  # a free port, given back at once
+    port = probe.server_port
+    probe.server_close()
+    monkeypatch.setenv("REPORTCYCLE_HOME", str(tmp_path))
+    monkeypatch.setenv("REPORTCYCLE_REPORTS_URL", f"http://127.0.0.1:{port}")
+    get_settings.cache_clear()
+    report = tmp_path / "reports" / "ky-1" / "bao-cao.pdf"
+    report.parent.mkdir(parents=True)
+    report.write_bytes(b"%PDF-1.7")
+    server = serve_for(get_settings())
+    assert server is not None
+    try:
+        url = file_url(get_settings(), report)
+        assert url == f"http://127.0.0.1:{port}/ky-1/bao-cao.pdf"
+        with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 - our own server
+            assert answer.read() == b"%PDF-1.7"
+    finally:
+        server.shutdown()
+        server.server_close()
+    monkeypatch.setenv("REPORTCYCLE_REPORTS_URL", "https://files.example.org/bao-cao")
+    get_settings.cache_clear()
+    assert serve_for(get_settings()) is None  # served by someone else: only linked
     get_settings.cache_clear()
