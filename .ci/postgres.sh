@@ -2,8 +2,12 @@
 # A throwaway PostgreSQL cluster on loopback for the tests: `.ci/postgres.sh start|stop|url`.
 set -euo pipefail
 
-PGPORT="${REPORTCYCLE_TEST_PGPORT:-55439}"
-PGDATA="${REPORTCYCLE_TEST_PGDATA:-/tmp/reportcycle-test-pg}"
+# Port and folder derived from this checkout's path, so two checkouts on one machine each get
+# their own cluster; REPORTCYCLE_TEST_PGPORT / REPORTCYCLE_TEST_PGDATA override them.
+CHECKOUT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+HASH="$(printf '%s' "$CHECKOUT" | cksum | cut -d' ' -f1)"
+PGPORT="${REPORTCYCLE_TEST_PGPORT:-$((55400 + HASH % 500))}"
+PGDATA="${REPORTCYCLE_TEST_PGDATA:-/tmp/reportcycle-test-pg-$((HASH % 100000))}"
 BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
 URL="postgresql+psycopg://postgres@127.0.0.1:${PGPORT}/postgres"
 

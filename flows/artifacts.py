@@ -13,6 +13,7 @@ from prefect.artifacts import (
     create_table_artifact,
 )
 
+from reportcycle.cycle.labels import NOT_RECEIVED, label
 from reportcycle.cycle.status import open_cycle_ids, read_status
 
 
@@ -56,8 +57,8 @@ def publish_unit_table(status: Status) -> None:
             "Đơn vị": u["name"],
             "Mã": u["unit"],
             "Mục": ", ".join(u["sections"]),
-            "Yêu cầu": u["request"]["status"],
-            "Trả lời": u["reply"]["outcome"] or "chưa nhận",
+            "Yêu cầu": label(u["request"]["status"]),
+            "Trả lời": label(u["reply"]["outcome"], none=NOT_RECEIVED),
             "Số lần gửi": u["reply"]["versions"],
             "Trễ hạn": "có" if u["reply"]["late"] else "",
             "Lỗi": u["request"]["error"] or "",

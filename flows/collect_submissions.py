@@ -11,6 +11,7 @@ from flows import heartbeat
 from flows.artifacts import Summary, publish_open_cycles
 from flows.naming import run_name
 from reportcycle.clock import VN_TZ, resolve_now
+from reportcycle.cycle.labels import counts
 from tasks.inbox import collect_mail
 from tasks.mail import send_outbox
 
@@ -29,7 +30,7 @@ def collect_submissions(now: datetime | None = None) -> CollectResult:
     at = resolve_now(now)
     report = collect_mail(at)
     sent = send_outbox(at)
-    outcomes = ", ".join(f"{k}: {v}" for k, v in sorted(report.outcomes.items())) or "không có"
+    outcomes = counts(report.outcomes) or "không có"
     lines = [
         f"- Thời điểm: {at.astimezone(VN_TZ):%d/%m/%Y %H:%M}",
         f"- Thư đã đọc: {report.fetched}; thư mới lưu: {report.stored}",

@@ -34,8 +34,10 @@ from pydantic import BaseModel, Field
 
 from flows import heartbeat
 from flows.artifacts import artifact_key, publish_cycle
+from models.settings import get_settings
 from reportcycle.clock import resolve_now
 from reportcycle.report.approval import Decision
+from reportcycle.report.files_server import file_url
 from reportcycle.report.runs import VersionInfo, superseded_runs
 from tasks.mail import send_outbox
 from tasks.report import record_decision, render_draft
@@ -109,6 +111,15 @@ def consolidate_report(cycle: str, now: datetime | None = None) -> ConsolidateRe
     )
 
 
+def report_file_line(label: str, path: str) -> str:
+    """A link the browser opens (REPORTCYCLE_REPORTS_URL, `reportcycle files serve`), else
+    the path to copy: browsers block file:// links from the UI's http page."""
+    url = file_url(get_settings(), path)
+    if url is None:
+        return f"- {label}: `{path}` (mở từ máy chủ; `reportcycle files serve` cho liên kết)"
+    return f"- {label}: [{Path(path).name}]({url})"
+
+
 def _publish_report(info: VersionInfo, headline: str) -> None:
     lines = [
         f"## {headline} — {info.cycle_code}",
@@ -119,7 +130,7 @@ def _publish_report(info: VersionInfo, headline: str) -> None:
         lines.append(f"- Số: {info.number}")
     for label, path in (("Word", info.path), ("PDF", info.pdf_path)):
         if path:
-            lines.append(f"- {label}: [{path}](file://{path})")
+            lines.append(report_file_line(label, path))
     summary = info.summary
     if "counted" in summary:
         lines.append(f"- Đơn vị có trong báo cáo: {summary['counted']}/{summary['units']}")

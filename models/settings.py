@@ -41,6 +41,11 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     home: Path = Path("var")
+    reports_url: str | None = Field(
+        default=None,
+        description="base URL of `reportcycle files serve` (http://127.0.0.1:8766): the report "
+        "artifact links the DOCX and PDF there; unset = the artifact shows their paths",
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite file reportcycle.db in home"
     )

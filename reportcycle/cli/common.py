@@ -20,7 +20,7 @@ CycleArg = Annotated[str, typer.Argument(help="cycle code, e.g. dong-nai-ttdn-6-
 
 
 def fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]lỗi:[/red] {message}", highlight=False)
     return typer.Exit(1)
 
 

@@ -34,21 +34,23 @@ def cycle_open(
         loaded = load_regime(regime_file)
         request = _superior_request(request_ref, request_date, request_from, loaded.regime)
     except RegimeError as exc:
-        raise fail(f"regime file is invalid (run `reportcycle regime check`):\n{exc}") from None
+        raise fail(
+            f"tệp chế độ báo cáo không hợp lệ (chạy `reportcycle regime check`):\n{exc}"
+        ) from None
     except (ValueError, FileNotFoundError) as exc:
         raise fail(str(exc)) from None
     migrate()
     result = open_cycle(str(regime_file.resolve()), period, request, at)
     if not result.created and result.queued == 0 and result.sent == 0:
-        out.print(f"cycle {result.cycle_code} is already open; nothing created, nothing sent.")
+        out.print(f"kỳ {result.cycle_code} đã mở từ trước; không tạo thêm, không gửi gì.")
     else:
-        verb = "opened" if result.created else "resumed"
+        verb = "đã mở" if result.created else "tiếp tục"
         out.print(
-            f"cycle {result.cycle_code} {verb}: {result.queued} request(s) queued, "
-            f"{result.sent} sent, {result.failed} failed."
+            f"kỳ {result.cycle_code} {verb}: {result.queued} yêu cầu xếp gửi, "
+            f"{result.sent} đã gửi, {result.failed} gửi lỗi."
         )
     if result.failed:
-        err.print(f"see `reportcycle status {result.cycle_code}` for the failures", style="yellow")
+        err.print(f"xem lỗi bằng `reportcycle status {result.cycle_code}`", style="yellow")
         raise typer.Exit(2)
 
 
@@ -95,7 +97,7 @@ def cycle_set_text(
             db.commit()
     except (ConsolidationError, LookupError, ValueError) as exc:
         raise fail(str(exc)) from None
-    out.print(f"section {section} of {cycle}: {len(paragraphs)} paragraph(s) from {file.name}.")
+    out.print(f"mục {section} của {cycle}: {len(paragraphs)} đoạn từ {file.name}.")
 
 
 def status(
@@ -131,12 +133,12 @@ def chase(now: NowOption = None) -> None:
     migrate()
     result = chase_late_units(at)
     if result.skipped and not result.reminders:
-        out.print(f"nothing sent: {result.skipped}.")
+        out.print(f"không gửi gì: {result.skipped}.")
         return
     reminded = ", ".join(f"{unit} (lần {rung})" for unit, rung in result.reminders.items())
     out.print(
-        f"{len(result.reminders)} reminder(s) queued{': ' + reminded if reminded else ''};"
-        f" {result.digests} digest(s); {result.sent} message(s) sent."
+        f"{len(result.reminders)} thư nhắc xếp gửi{': ' + reminded if reminded else ''};"
+        f" {result.digests} bản tổng hợp; {result.sent} thư đã gửi."
     )
 
 

@@ -12,7 +12,7 @@ def upgrade() -> None:
     from models.settings import get_settings
 
     migrate()
-    out.print(f"database at head: {get_settings().db_url}")
+    out.print(f"cơ sở dữ liệu đã ở phiên bản mới nhất: {get_settings().db_url}")
 
 
 def register(app: typer.Typer) -> None:

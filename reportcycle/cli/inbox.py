@@ -10,6 +10,7 @@ import typer
 
 from reportcycle.cli.common import NowOption, fail, migrate, out
 from reportcycle.clock import parse_now, resolve_now
+from reportcycle.cycle.labels import counts
 
 
 def collect(now: NowOption = None) -> None:
@@ -26,10 +27,10 @@ def collect(now: NowOption = None) -> None:
         result = collect_submissions(at)
     except MailSourceError as exc:
         raise fail(str(exc)) from None
-    outcomes = ", ".join(f"{k}: {v}" for k, v in sorted(result.outcomes.items())) or "none"
+    outcomes = counts(result.outcomes) or "không có"
     out.print(
-        f"{result.fetched} message(s) read, {result.stored} new; outcomes: {outcomes}; "
-        f"{result.replies_sent} answer(s) sent."
+        f"Đã đọc {result.fetched} thư, {result.stored} thư mới; kết quả: {outcomes}; "
+        f"{result.replies_sent} biên nhận/thư trả lời đã gửi."
     )
 
 
@@ -74,8 +75,8 @@ def _decide(submission: int, accept: bool, note: str | None, now: str | None) ->
             raise fail(str(exc)) from None
         db.commit()
     report = send_outbox(at)
-    verb = "accepted: it counts now" if accept else "rejected: the unit is told why"
-    out.print(f"submission {submission} {verb} ({report.sent} message(s) sent).")
+    verb = "đã chấp nhận: được đưa vào báo cáo" if accept else "đã từ chối: đơn vị được báo lý do"
+    out.print(f"bản gửi {submission} {verb} ({report.sent} thư đã gửi).")
 
 
 def review_accept(
@@ -108,7 +109,7 @@ def review_retry(message: int, now: NowOption = None) -> None:
         except (LookupError, ValueError) as exc:
             raise fail(str(exc)) from None
         db.commit()
-    out.print(f"message {message} will be processed again by the next `reportcycle collect`.")
+    out.print(f"thư {message} sẽ được xử lý lại ở lần `reportcycle collect` tiếp theo.")
 
 
 def register(app: typer.Typer) -> None:

@@ -22,7 +22,7 @@ def outbox_resend(message: int, now: NowOption = None) -> None:
         except (LookupError, ValueError) as exc:
             raise fail(str(exc)) from None
         db.commit()
-    out.print(f"message {message} queued again; it goes out with the next flow run.")
+    out.print(f"thư {message} đã xếp gửi lại; thư đi cùng lượt chạy tiếp theo.")
 
 
 def mail_server(
@@ -34,7 +34,7 @@ def mail_server(
     from reportcycle.outbox.local_server import run_mail_server
 
     maildir = get_settings().sent_maildir
-    out.print(f"SMTP on {host}:{port}, delivering into {maildir} (Ctrl+C stops)")
+    out.print(f"SMTP tại {host}:{port}, thư lưu vào {maildir} (Ctrl+C để dừng)")
     run_mail_server(maildir, host, port)
 
 

@@ -21,7 +21,7 @@ def check(path: Path) -> None:
     except RegimeError as exc:
         for issue in exc.issues:
             err.print(str(issue), highlight=False, markup=False)
-        err.print(f"{len(exc.issues)} error(s) in {path}", style="red")
+        err.print(f"{len(exc.issues)} lỗi trong {path}", style="red")
         raise typer.Exit(1) from None
     regime_summary(out, loaded.regime)
 

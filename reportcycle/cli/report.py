@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 from reportcycle.cli.common import CycleArg, NowOption, err, fail, migrate, out
 from reportcycle.clock import parse_now, resolve_now
+from reportcycle.cycle.labels import label
 
 
 def consolidate(cycle: CycleArg, now: NowOption = None) -> None:
@@ -35,19 +36,21 @@ def consolidate(cycle: CycleArg, now: NowOption = None) -> None:
     with session() as db:
         draft = latest_draft(db, find_cycle(db, code))
     if draft is None or draft.flow_run_id != str(run_id):
-        raise fail(f"flow run {run_id} ended {state.name} without a draft: {state.message}")
+        raise fail(
+            f"lượt chạy {run_id} kết thúc ({state.name}) mà không có dự thảo: {state.message}"
+        )
     summary = draft.summary
-    out.print(f"draft {draft.version} of {code}: {draft.path}", highlight=False)
+    out.print(f"dự thảo lần {draft.version} của {code}: {draft.path}", highlight=False)
     out.print(
-        f"{summary['counted']}/{summary['units']} unit(s) in it; "
-        f"{len(summary['review_notes'])} review note(s) at its end.",
+        f"có phần của {summary['counted']}/{summary['units']} đơn vị; "
+        f"{len(summary['review_notes'])} ghi chú rà soát ở cuối.",
         highlight=False,
     )
     for note in summary["review_notes"]:
         out.print(f"  - {note}", highlight=False)
     out.print(
-        f"flow run {run_id} is {state.name}, waiting for the decision: "
-        f"`reportcycle approve {code} [--edited FILE]` or Resume in the Prefect UI"
+        f"lượt chạy {run_id} ({state.name}) chờ quyết định: "
+        f"`reportcycle approve {code} [--edited TỆP]` hoặc nút Resume trong Prefect UI"
         f"{_ui_link(run_id)}.",
         highlight=False,
     )
@@ -81,7 +84,7 @@ def approve(
         raise fail(str(exc)) from None
     code, draft = _decidable_draft(cycle, retry=retry)
     if edited is not None and not edited.is_file():
-        raise fail(f"{edited}: no such file")
+        raise fail(f"{edited}: không có tệp này")
     answer = Approval(
         decision="request_changes" if changes else "approve",
         comment=comment,
@@ -94,7 +97,9 @@ def approve(
     except RuntimeError as exc:
         raise fail(str(exc)) from None
     if changes:
-        out.print(f"changes requested on draft {draft.version} of {code}; flow run {state.name}.")
+        out.print(
+            f"đã yêu cầu chỉnh sửa dự thảo lần {draft.version} của {code}; lượt chạy {state.name}."
+        )
         return
     _print_final(code, draft, state)
 
@@ -113,13 +118,14 @@ def _decidable_draft(cycle: str, *, retry: bool) -> tuple[str, ReportVersion]:
     except LookupError as exc:
         raise fail(str(exc)) from None
     if draft is None or draft.flow_run_id is None:
-        raise fail(f"{code} has no draft yet; run `reportcycle consolidate {code}` first")
+        raise fail(f"{code} chưa có dự thảo; chạy `reportcycle consolidate {code}` trước")
     if draft.status == ReportStatus.APPROVED and retry:
         return code, draft  # approved, final not issued yet: the rerun finishes it
     if draft.status != ReportStatus.AWAITING:
         raise fail(
-            f"draft {draft.version} of {code} is {draft.status}, not awaiting a decision; "
-            f"run `reportcycle consolidate {code}` for a new draft"
+            f"dự thảo lần {draft.version} của {code} đang ở trạng thái "
+            f"“{label(draft.status)}”, không chờ quyết định; "
+            f"chạy `reportcycle consolidate {code}` để có dự thảo mới"
         )
     return code, draft
 
@@ -132,11 +138,11 @@ def _print_final(code: str, draft: ReportVersion, state: State) -> None:
     with session() as db:
         final = final_of(db, find_cycle(db, code))
     if final is None:
-        raise fail(f"flow run {draft.flow_run_id} ended {state.name}: {state.message}")
-    out.print(f"report {final.number_text} issued for {code}:", highlight=False)
+        raise fail(f"lượt chạy {draft.flow_run_id} kết thúc ({state.name}): {state.message}")
+    out.print(f"báo cáo số {final.number_text} đã phát hành cho {code}:", highlight=False)
     out.print(f"  DOCX: {final.path}\n  PDF:  {final.pdf_path}", highlight=False)
     if not state.is_completed():
-        err.print(f"the flow run ended {state.name}: {state.message}", style="yellow")
+        err.print(f"lượt chạy kết thúc ({state.name}): {state.message}", style="yellow")
         raise typer.Exit(2)
 
 
@@ -154,11 +160,11 @@ def report_list(cycle: CycleArg) -> None:
             raise fail(str(exc)) from None
         rows = versions_of(db, found)
     if not rows:
-        out.print(f"{found.code} has no report version yet.")
+        out.print(f"{found.code} chưa có phiên bản báo cáo nào.")
     for row in rows:
         number = f" {row.number_text}" if row.number_text else ""
         out.print(
-            f"v{row.version:<3} {row.kind:<7} {row.status:<18}{number} "
+            f"v{row.version:<3} {label(row.kind):<14} {label(row.status):<20}{number} "
             f"{row.created_at:%Y-%m-%d %H:%M} {row.path}",
             highlight=False,
         )
@@ -187,7 +193,7 @@ def report_numbering(
         set_counter(db, regime, year=year, last=last, at=at)
         db.commit()
     out.print(
-        f"{regime.issuer.name}, {year}: the next report will be "
+        f"{regime.issuer.name}, năm {year}: báo cáo tiếp theo sẽ mang số "
         f"{last + 1:02d}/{regime.issuer.symbol}."
     )
 
@@ -208,3 +214,30 @@ def register(app: typer.Typer) -> None:
     group.command("list")(report_list)
     group.command("numbering")(report_numbering)
     app.add_typer(group, name="report")
+    files = typer.Typer(no_args_is_help=True, help="The report files over HTTP (read-only).")
+    files.command("serve")(files_serve)
+    app.add_typer(files, name="files")
+
+
+def files_serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port; set REPORTCYCLE_REPORTS_URL to match")] = 8766,
+) -> None:
+    """Serve HOME/reports read-only over HTTP, so the report artifact's links open."""
+    from models.settings import get_settings
+    from reportcycle.report.files_server import make_server, reports_root
+
+    root = reports_root(get_settings())
+    server = make_server(root, host, port)
+    out.print(
+        f"Phục vụ tệp báo cáo trong {root} tại http://{host}:{server.server_port}/ "
+        f"(chỉ đọc; Ctrl+C để dừng). Đặt REPORTCYCLE_REPORTS_URL=http://{host}:"
+        f"{server.server_port} để liên kết trong Prefect UI mở được.",
+        highlight=False,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

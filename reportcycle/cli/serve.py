@@ -20,19 +20,25 @@ def serve(
     """Serve every flow as a Prefect deployment on its schedule (Asia/Ho_Chi_Minh); Ctrl+C
     stops. Watch them in the Prefect UI."""
     from flows.serve import serve_all
+    from models.settings import get_settings
     from reportcycle.cycle.schedules import deployment_specs
+    from reportcycle.report.files_server import serve_for
 
     paths = regime_files or sorted(Path("regimes").glob("*.yaml"))
     if not paths:
-        raise fail("no regime files: give them as arguments, or run from the repository")
+        raise fail("không có tệp chế độ báo cáo: hãy nêu tệp, hoặc chạy trong thư mục mã nguồn")
     for path in paths:
         try:
             load_regime(path)
         except (RegimeError, FileNotFoundError) as exc:
             raise fail(f"{path}: {exc}") from None
     migrate()
+    files = serve_for(get_settings())  # so the report artifact's links open
+    if files is not None:
+        url = get_settings().reports_url
+        out.print(f"tệp báo cáo (chỉ đọc): {url} (cổng {files.server_port})", highlight=False)
     for spec in deployment_specs(paths):
-        out.print(f"deployment {spec.name}: {spec.cron} ({spec.timezone})", highlight=False)
+        out.print(f"lịch chạy {spec.name}: {spec.cron} ({spec.timezone})", highlight=False)
     serve_all(paths, limit=limit)
 
 

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from reportcycle.clock import VN_TZ
+from reportcycle.cycle.labels import NOT_RECEIVED, label
 from reportcycle.regime.schema import Regime
 
 REPLY_STYLE = {"accepted": "green", "needs_review": "yellow", "rejected": "red"}
@@ -18,22 +19,23 @@ STATUS_STYLE = {"sent": "green", "failed": "red", "uncertain": "yellow", "queued
 def regime_summary(console: Console, regime: Regime) -> None:
     console.print(f"[bold]{regime.code}[/bold] — {regime.name}", highlight=False)
     console.print(
-        f"period: {regime.period.value}; window starts on day {regime.window.start_day};"
-        f" units reply {regime.deadline.working_days} working days after "
+        f"kỳ: {regime.period.value}; kỳ số liệu bắt đầu ngày {regime.window.start_day};"
+        f" đơn vị trả lời {regime.deadline.working_days} ngày làm việc sau "
         f"{regime.deadline.anchor}",
         highlight=False,
     )
-    sections = Table("section", "title", "written by", title="Outline")
+    sections = Table("Mục", "Tiêu đề", "Người viết", title="Đề cương")
     for s in regime.all_sections():
-        sections.add_row(s.code, s.title, "—" if s.subsections else s.written_by)
+        writer = "đơn vị" if s.written_by == "units" else "Văn phòng"
+        sections.add_row(s.code, s.title, "—" if s.subsections else writer)
     console.print(sections)
-    units = Table("unit", "name", "sections", "indicators", title=f"{len(regime.units)} units")
+    units = Table("Mã", "Đơn vị", "Mục", "Chỉ tiêu", title=f"{len(regime.units)} đơn vị")
     for u in regime.units:
         units.add_row(u.code, u.name, ", ".join(u.sections), ", ".join(u.indicators))
     console.print(units)
     console.print(
-        f"{len(regime.indicators)} indicators, {len(regime.reminders)} reminder steps, "
-        f"{len(regime.recipients)} recipients; signer: {regime.signer.name}",
+        f"{len(regime.indicators)} chỉ tiêu, {len(regime.reminders)} bước nhắc, "
+        f"{len(regime.recipients)} nơi nhận; người ký: {regime.signer.name}",
         highlight=False,
     )
 
@@ -41,53 +43,55 @@ def regime_summary(console: Console, regime: Regime) -> None:
 def status_table(console: Console, data: dict[str, Any]) -> None:
     cycle = data["cycle"]
     console.print(
-        f"[bold]{cycle['code']}[/bold] ({cycle['status']}) — window "
-        f"{cycle['window_start']} → {cycle['window_end']}, deadline {cycle['deadline']}",
+        f"[bold]{cycle['code']}[/bold] ({label(cycle['status'])}) — kỳ số liệu "
+        f"{cycle['window_start']} → {cycle['window_end']}, hạn gửi {cycle['deadline']}",
         highlight=False,
     )
-    table = Table("unit", "name", "request", "sent at", "reply", "received", "versions", "problem")
+    table = Table(
+        "Mã", "Đơn vị", "Yêu cầu", "Gửi lúc", "Trả lời", "Nhận lúc", "Số lần gửi", "Vấn đề"
+    )
     for unit in data["units"]:
         req, reply = unit["request"], unit["reply"]
         style = STATUS_STYLE.get(req["status"], "")
-        outcome = reply["outcome"] or "—"
+        outcome = label(reply["outcome"], none=NOT_RECEIVED)
         if reply["late"]:
-            outcome += " (late)"
+            outcome += " (trễ hạn)"
         table.add_row(
             unit["unit"],
             unit["name"],
-            f"[{style}]{req['status']}[/{style}]" if style else req["status"],
+            f"[{style}]{label(req['status'])}[/{style}]" if style else label(req["status"]),
             _local(req["sent_at"]),
             f"[{REPLY_STYLE.get(reply['outcome'] or '', '')}]{outcome}[/]"
             if reply["outcome"]
             else outcome,
             _local(reply["last_received_at"]),
             str(reply["versions"] or ""),
-            req["error"] or ("missing: " + ", ".join(reply["missing"]) if reply["missing"] else ""),
+            req["error"] or ("thiếu: " + ", ".join(reply["missing"]) if reply["missing"] else ""),
         )
     console.print(table)
     totals = data["totals"]
     console.print(
-        f"units {totals['units']}: requests sent {totals['sent']}, failed {totals['failed']}; "
-        f"replies received {totals['received']}, counted {totals['counted']}, "
-        f"late {totals['late']}, waiting for review {totals['needs_review']}; "
-        f"reporting rate {totals['reporting_rate']:.0%}, on-time rate {totals['on_time_rate']:.0%}",
+        f"{totals['units']} đơn vị: yêu cầu đã gửi {totals['sent']}, gửi lỗi {totals['failed']}; "
+        f"đã nhận trả lời {totals['received']}, đưa vào báo cáo {totals['counted']}, "
+        f"trễ hạn {totals['late']}, chờ xem xét {totals['needs_review']}; "
+        f"tỷ lệ báo cáo {totals['reporting_rate']:.0%}, đúng hạn {totals['on_time_rate']:.0%}",
         highlight=False,
     )
     report = data.get("report")
     if report:
-        number = f" {report['number']}" if report["number"] else ""
+        number = f" số {report['number']}" if report["number"] else ""
         console.print(
-            f"report: v{report['version']} {report['kind']}{number} ({report['status']}): "
-            f"{report['path']}",
+            f"báo cáo: phiên bản {report['version']}, {label(report['kind'])}{number} "
+            f"({label(report['status'])}): {report['path']}",
             highlight=False,
         )
 
 
 def review_table(console: Console, rows: list[dict[str, Any]]) -> None:
     if not rows:
-        console.print("Nothing waits for review.")
+        console.print("Không có thư nào chờ xem xét.")
         return
-    table = Table("id", "msg", "cycle", "unit", "from", "kind", "why", "missing")
+    table = Table("Mã", "Thư", "Kỳ", "Đơn vị", "Người gửi", "Loại", "Lý do", "Còn thiếu")
     for row in rows:
         table.add_row(
             str(row["id"] or "—"),
@@ -101,8 +105,8 @@ def review_table(console: Console, rows: list[dict[str, Any]]) -> None:
         )
     console.print(table)
     console.print(
-        "Decide with `reportcycle review accept ID` or `reportcycle review reject ID "
-        "--note …`; retry a failed message with `reportcycle review retry MSG`."
+        "Quyết định bằng `reportcycle review accept MÃ` hoặc `reportcycle review reject MÃ "
+        "--note …`; xử lý lại một thư lỗi bằng `reportcycle review retry THƯ`."
     )
 
 

@@ -46,9 +46,11 @@ def demo_command(
     scenario.run(approve=approve)
     ui = prefect_url.removesuffix("/").removesuffix("/api")
     scenario.finish(ui, approve=approve)
-    out.print(f"demo home: {home.resolve()}; {time.monotonic() - started:.0f} s.", highlight=False)
+    out.print(
+        f"thư mục demo: {home.resolve()}; {time.monotonic() - started:.0f} giây.", highlight=False
+    )
     if prefect_url == DEFAULT_API:
-        out.print(f"Prefect UI: {ui} — stop it with `make demo-stop`", highlight=False)
+        out.print(f"Prefect UI: {ui} — dừng bằng `make demo-stop`", highlight=False)
 
 
 def _fresh_home(home: Path) -> None:
@@ -58,7 +60,7 @@ def _fresh_home(home: Path) -> None:
     if previous.exists():
         shutil.rmtree(previous)
     home.rename(previous)
-    out.print(f"an earlier demo home was moved aside to {previous} (replacing any older one).")
+    out.print(f"thư mục demo trước đã chuyển sang {previous} (thay bản cũ hơn, nếu có).")
 
 
 def _healthy(api: str) -> bool:
@@ -72,10 +74,13 @@ def _healthy(api: str) -> bool:
 def _ensure_server(api: str) -> None:
     """Use the server at `api`; start the default one, detached, if nothing answers there."""
     if _healthy(api):
-        out.print(f"Prefect server: {api} answers; using it.", highlight=False)
+        out.print(f"Prefect server: {api} đang chạy; dùng server này.", highlight=False)
         return
     if api != DEFAULT_API:
-        raise fail(f"no Prefect server answers at {api}")
+        raise fail(
+            f"không có Prefect server nào trả lời tại {api}; hãy khởi động nó, "
+            "hoặc bỏ --prefect-url"
+        )
     PREFECT_STATE.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
@@ -96,14 +101,14 @@ def _ensure_server(api: str) -> None:
             start_new_session=True,  # outlives the demo, and Ctrl+C in it
         )
     (PREFECT_STATE / "server.pid").write_text(f"{server.pid}\n")
-    with out.status(f"starting the Prefect server (log: {log}) …"):
+    with out.status(f"đang khởi động Prefect server (nhật ký: {log}) …"):
         deadline = time.monotonic() + 90
         while not _healthy(api):
             if server.poll() is not None or time.monotonic() > deadline:
                 tail = log.read_text(errors="replace")[-2000:]
-                raise fail(f"the Prefect server did not start; the end of {log}:\n{tail}")
+                raise fail(f"Prefect server không khởi động được; cuối tệp {log}:\n{tail}")
             time.sleep(0.5)
-    out.print(f"Prefect server started (pid {server.pid}), state in {PREFECT_STATE}/.")
+    out.print(f"Prefect server đã khởi động (pid {server.pid}), dữ liệu trong {PREFECT_STATE}/.")
 
 
 def _configure(home: Path, api: str) -> None:
@@ -130,8 +135,8 @@ def _configure(home: Path, api: str) -> None:
     get_settings.cache_clear()
     if get_settings().smtp_url or get_settings().inbox_url:
         raise fail(
-            "the demo mails only through its embedded server and Maildir: remove "
-            "REPORTCYCLE_SMTP_URL / REPORTCYCLE_INBOX_URL from .env to run it"
+            "demo chỉ gửi thư qua máy chủ SMTP nhúng và Maildir của nó: hãy bỏ "
+            "REPORTCYCLE_SMTP_URL / REPORTCYCLE_INBOX_URL khỏi .env rồi chạy lại"
         )
     db.get_engine.cache_clear()
     db.migrate()

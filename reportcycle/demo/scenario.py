@@ -17,6 +17,7 @@ from flows.open_cycle import open_cycle
 from models.db import session
 from models.settings import get_settings
 from models.tables import DataRequest
+from reportcycle.cycle.labels import NOT_RECEIVED, label
 from reportcycle.cycle.status import cycle_status
 from reportcycle.demo.timeline import at, days, progress_bar, rate
 from reportcycle.demo.units import HOW, REGIME_FILE, SCENARIO, Request, build_reply, send_all
@@ -137,7 +138,7 @@ class Scenario:
         with session() as db:
             units = {u["unit"]: u for u in cycle_status(db, find_cycle(db, self.code))["units"]}
         outcomes = ", ".join(
-            f"{unit}: {units[unit]['reply']['outcome']}"
+            f"{unit}: {label(units[unit]['reply']['outcome'], none=NOT_RECEIVED)}"
             f"{' (trễ hạn)' if units[unit]['reply']['late'] else ''}"
             for unit in expected
         )
@@ -230,15 +231,16 @@ class Scenario:
             received = _day(reply["first_received_at"]) if reply["received"] else "không trả lời"
             reminded = ", ".join(self.reminders.get(unit["unit"], [])) or "—"
             self.out.print(
-                f"  {unit['unit']:<8} {reply['outcome'] or 'chưa nhận':<13} {received:<14}"
+                f"  {unit['unit']:<8} {label(reply['outcome'], none=NOT_RECEIVED):<13} "
+                f"{received:<14}"
                 f"{'trễ hạn' if reply['counted_late'] else '':<8} nhắc: {reminded}",
                 highlight=False,
             )
         totals = status["totals"]
         on_time = round(totals["on_time_rate"] * totals["units"])
         self.out.print(
-            f"Tỷ lệ báo cáo (reporting rate): {rate(totals, 'reporting_rate', 'counted')}; "
-            f"đúng hạn (on-time rate): {totals['on_time_rate']:.0%} ({on_time}/{totals['units']})",
+            f"Tỷ lệ báo cáo: {rate(totals, 'reporting_rate', 'counted')}; "
+            f"đúng hạn: {totals['on_time_rate']:.0%} ({on_time}/{totals['units']})",
             highlight=False,
         )
         if self.final is not None:
@@ -250,10 +252,10 @@ class Scenario:
                 f"{get_settings().home} PREFECT_API_URL={ui}/api reportcycle approve {self.code}`",
                 highlight=False,
             )
-        self.out.print(f"Flow runs: {ui}/runs", highlight=False)
+        self.out.print(f"Các lượt chạy: {ui}/runs", highlight=False)
         if "consolidate" in self.run_ids:
             self.out.print(
-                f"consolidate-report run: {ui}/runs/flow-run/{self.run_ids['consolidate']}",
+                f"Lượt chạy consolidate-report: {ui}/runs/flow-run/{self.run_ids['consolidate']}",
                 highlight=False,
             )
 

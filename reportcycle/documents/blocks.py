@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from reportcycle.documents.package import (
+    INVISIBLE,
     NS,
     W_NS,
     Package,
@@ -18,14 +21,20 @@ SKIPPED_TAGS = (_MC_FALLBACK, f"{{{W_NS}}}moveFrom")  # duplicated or moved-away
 LIST_MARKERS = "-–—•·●▪◦○+*"
 _TAGS = ("p", "tbl", "tr", "tc", "t", "tab", "br", "cr", "noBreakHyphen", "val")
 P, TBL, TR, TC, _T, _TAB, _BR, _CR, _HYPHEN, _VAL = (f"{{{W_NS}}}{t}" for t in _TAGS)
+_R, _RPR, _BOLD, _ITALIC = (f"{{{W_NS}}}{t}" for t in ("r", "rPr", "b", "i"))
+_OFF = ("0", "false", "off", "none")
 
 # --- reading blocks -------------------------------------------------------------------------
+
+
+Spans = tuple[tuple[str, str], ...]  # (text, "i" / "b" / "bi" / "") runs spelling a line
 
 
 @dataclass(frozen=True)
 class Paragraph:
     text: str
     style: Literal["para", "bullet", "numbered"] = "para"
+    spans: Spans = ()  # the text as runs with italic and bold, when any run had either
 
 
 @dataclass(frozen=True)
@@ -51,19 +60,89 @@ def children(el: Any, *tags: str) -> list[Any]:
 
 def paragraph_lines(p: Any) -> list[str]:
     """A w:p's text split at manual line breaks; deleted text and field codes left out."""
-    lines: list[str] = []
-    buf: list[str] = []
+    lines = (clean_text("".join(text for text, _ in line)) for line in _raw_lines(p, False))
+    return [text for text in lines if text]
+
+
+def paragraph_spans(p: Any) -> list[tuple[str, Spans]]:
+    """`paragraph_lines`, each line with its runs' italic and bold (`Spans`; empty when the
+    line has neither)."""
+    out = []
+    for line in _raw_lines(p, True):
+        text = clean_text("".join(piece for piece, _ in line))
+        if text:
+            out.append((text, _clean_spans(line, text)))
+    return out
+
+
+def _raw_lines(p: Any, marks: bool) -> list[list[tuple[str, str]]]:
+    """The w:p's text pieces with their marks ("b", "i", "bi", ""), split at line breaks."""
+    lines: list[list[tuple[str, str]]] = []
+    buf: list[tuple[str, str]] = []
     skip = any(p.iter(*SKIPPED_TAGS))
     for el in p.iter(_T, _TAB, _BR, _CR, _HYPHEN):
         if skip and any(a.tag in SKIPPED_TAGS for a in el.iterancestors()):
             continue
         if el.tag in (_BR, _CR):
-            lines.append("".join(buf))
+            lines.append(buf)
             buf = []
         else:
-            buf.append(el.text or "" if el.tag == _T else " " if el.tag == _TAB else "-")
-    lines.append("".join(buf))
-    return [text for text in map(clean_text, lines) if text]
+            text = el.text or "" if el.tag == _T else " " if el.tag == _TAB else "-"
+            buf.append((text, _marks(el) if marks else ""))
+    lines.append(buf)
+    return lines
+
+
+def _marks(el: Any) -> str:
+    """ "b", "i", "bi" or "" from the direct formatting of the run holding `el`."""
+    run = el.getparent()
+    rpr = None if run is None or run.tag != _R else run.find(_RPR)
+    if rpr is None:
+        return ""
+    out = ""
+    for tag, mark in ((_BOLD, "b"), (_ITALIC, "i")):
+        found = rpr.find(tag)
+        if found is not None and (found.get(_VAL) or "true").lower() not in _OFF:
+            out += mark
+    return out
+
+
+def _clean_spans(pieces: list[tuple[str, str]], text: str) -> Spans:
+    """The pieces cleaned as `clean_text` cleans the line (NFC, invisible characters out,
+    whitespace collapsed and trimmed), joined where the marks are equal; () if nothing is
+    italic or bold, or if the cleaned pieces do not spell `text`."""
+    if not any(mark for _, mark in pieces):
+        return ()
+    chars: list[tuple[str, str]] = []
+    for piece, mark in pieces:
+        for ch in unicodedata.normalize("NFC", piece).translate(INVISIBLE):
+            if ch.isspace():
+                if chars and chars[-1][0] == " ":
+                    continue
+                ch = " "
+            chars.append((ch, mark))
+    while chars and chars[0][0] == " ":
+        chars.pop(0)
+    while chars and chars[-1][0] == " ":
+        chars.pop()
+    spans = tuple(
+        ("".join(ch for ch, _ in group), mark)
+        for mark, group in itertools.groupby(chars, key=lambda c: c[1])
+    )
+    if "".join(t for t, _ in spans) != text or not any(m for _, m in spans):
+        return ()
+    return spans
+
+
+def drop_prefix(spans: Spans, count: int) -> Spans:
+    """The spans less their first `count` characters (a typed list marker and its space)."""
+    out = []
+    for text, mark in spans:
+        cut = min(count, len(text))
+        count -= cut
+        if text[cut:]:
+            out.append((text[cut:], mark))
+    return tuple(out)
 
 
 def cell_text(tc: Any, sep: str = "\n") -> str:
@@ -76,14 +155,16 @@ def cell_blocks(tc: Any, lists: ListStyles) -> list[Block]:
     out: list[Block] = []
     for element in children(tc, P, TBL):
         if element.tag == P:
-            lines = paragraph_lines(element)
+            lines = paragraph_spans(element)
             kind = lists.kind(element) if lines else "para"
-            for line in lines:
+            for line, spans in lines:
                 if kind != "numbered" and line[0] in LIST_MARKERS and not line[1:2].isdigit():
                     if line[1:].strip():
-                        out.append(Paragraph(line[1:].strip(), "bullet"))
+                        rest = line[1:].strip()
+                        cut = drop_prefix(spans, len(line) - len(rest))
+                        out.append(Paragraph(rest, "bullet", cut))
                 else:
-                    out.append(Paragraph(line, kind))
+                    out.append(Paragraph(line, kind, spans))
         else:
             rows = [[cell_text(c) for c in children(tr, TC)] for tr in children(element, TR)]
             if any(any(row) for row in rows):

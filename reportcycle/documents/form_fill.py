@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Mapping, Sequence
 
 import docx
@@ -19,9 +20,11 @@ def fill_form(
     *,
     sections: Mapping[str, Sequence[str | Sequence[Sequence[str]]]],
     indicators: Mapping[str, str],
+    italic: Sequence[str] = (),
 ) -> bytes:
     """Fill a form as a unit would in Word: paragraphs ("- " → List Bullet style) and nested
-    tables (a sequence of rows) in each section's content cell, values in the indicator table."""
+    tables (a sequence of rows) in each section's content cell, values in the indicator table;
+    the `italic` phrases (titles of programmes, articles) set in italics where they occur."""
     doc = docx.Document(io.BytesIO(form))
     content: dict[str, _Cell] = {}
     values: dict[str, _Cell] = {}
@@ -39,7 +42,7 @@ def fill_form(
         if set(wanted) - set(targets):
             raise ValueError(f"{kind}s {sorted(set(wanted) - set(targets))} not in this form")
     for code, items in sections.items():
-        _fill_cell(content[code], items)
+        _fill_cell(content[code], items, italic)
     for code, value in indicators.items():
         values[code].text = value
     out = io.BytesIO()
@@ -47,12 +50,19 @@ def fill_form(
     return out.getvalue()
 
 
-def _fill_cell(cell: _Cell, items: Sequence[str | Sequence[Sequence[str]]]) -> None:
+def _fill_cell(
+    cell: _Cell, items: Sequence[str | Sequence[Sequence[str]]], italic: Sequence[str]
+) -> None:
     fresh = None if any(p.text for p in cell.paragraphs) else cell.paragraphs[0]
+    # a capturing group: split() returns text, phrase, text, phrase, …
+    pattern = re.compile("(" + "|".join(map(re.escape, italic)) + ")") if italic else None
     for item in items:
         if isinstance(item, str):
             paragraph = fresh if fresh is not None else cell.add_paragraph()
-            paragraph.add_run(item[2:] if item.startswith("- ") else item)
+            text = item[2:] if item.startswith("- ") else item
+            for index, part in enumerate(pattern.split(text) if pattern else [text]):
+                if part:
+                    paragraph.add_run(part).italic = True if index % 2 else None
             if item.startswith("- "):
                 paragraph.style = "List Bullet"
         else:

@@ -25,7 +25,7 @@ VT_NS = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
 CUSTOM_PART = "docProps/custom.xml"
 # U+00AD (soft hyphen) stays: in TCVN3 text it is the letter "ư"; the intake drops it once it
 # knows the text is Unicode.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 
 _MESSAGES = {
     "not_docx": (
@@ -71,7 +71,7 @@ class FormError(ValueError):
 
 def clean_text(text: str) -> str:
     """NFC, invisible characters dropped, whitespace runs collapsed to one space."""
-    return " ".join(unicodedata.normalize("NFC", text).translate(_INVISIBLE).split())
+    return " ".join(unicodedata.normalize("NFC", text).translate(INVISIBLE).split())
 
 
 _local = threading.local()

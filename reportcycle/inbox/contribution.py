@@ -160,7 +160,10 @@ def _read_form_file(files: Files, item: AttachmentInfo, suffix: str) -> None:
 def _block_json(block: Paragraph | Table) -> dict[str, Any]:
     if isinstance(block, Table):
         return {"type": "table", "rows": block.rows}
-    return {"type": "paragraph", "style": block.style, "text": block.text}
+    out: dict[str, Any] = {"type": "paragraph", "style": block.style, "text": block.text}
+    if block.spans:  # only where a run was italic or bold; older rows have no "spans"
+        out["spans"] = [list(span) for span in block.spans]
+    return out
 
 
 def from_form(files: Files, request: RequestRef) -> Contribution:

@@ -104,6 +104,12 @@ class CalendarOverrides(Strict):
     working_days: tuple[date, ...] = ()
 
 
+class ReportOptions(Strict):
+    # False: the indicator tables stay in the draft (for the secretariat to quote from) and
+    # are left out of the final, as in the reference report.
+    indicator_tables_in_final: bool = True
+
+
 class Regime(Strict):
     code: Code
     name: Text
@@ -121,6 +127,7 @@ class Regime(Strict):
     reminders: tuple[ReminderStep, ...] = ()
     recipients: tuple[Recipient, ...] = ()
     calendar: CalendarOverrides = CalendarOverrides()
+    report: ReportOptions = ReportOptions()
 
     def leaf_sections(self) -> list[Section]:
         out: list[Section] = []

@@ -160,9 +160,15 @@ def _final_docx(draft: ReportVersion, edited: bytes | None, header: FinalHeader)
     from reportcycle.report.finalize import finalize_edited
     from reportcycle.report.render import render_docx
 
+    context = context_from_json(draft.context)
     if edited is not None:
-        return finalize_edited(edited, number_line=header.number_line, place_date=header.place_date)
-    return render_docx(as_final(context_from_json(draft.context), header))
+        return finalize_edited(
+            edited,
+            number_line=header.number_line,
+            place_date=header.place_date,
+            drop_indicator_tables=not context.indicator_tables_in_final,
+        )
+    return render_docx(as_final(context, header))
 
 
 def _close(

@@ -20,6 +20,7 @@ from reportcycle.regime.schema import Regime, Section
 from reportcycle.report.context import Block, Para, ReportContext, ReportSection, SignatureBlock
 from reportcycle.report.gather import SECRETARIAT, Gathered
 from reportcycle.report.merge import MergeNote, indicator_table, merge_section
+from reportcycle.report.missing import missing_units_note
 from reportcycle.superior_request import SuperiorRequest
 from reportcycle.vietnamese import lower_first, nfc
 
@@ -49,6 +50,18 @@ def as_final(draft: ReportContext, header: FinalHeader) -> ReportContext:
         draft=False,
         draft_label=None,
         review_notes=(),
+        sections=_final_sections(draft),
+    )
+
+
+def _final_sections(draft: ReportContext) -> tuple[ReportSection, ...]:
+    """The sections as the final shows them: without the indicator tables if the regime says
+    `report: {indicator_tables_in_final: false}`."""
+    if draft.indicator_tables_in_final:
+        return draft.sections
+    return tuple(
+        replace(s, blocks=tuple(b for b in s.blocks if getattr(b, "kind", "") != "indicators"))
+        for s in draft.sections
     )
 
 
@@ -85,6 +98,7 @@ def build_report_context(
         draft=True,
         draft_label=draft_label,
         review_notes=tuple(review_notes),
+        indicator_tables_in_final=regime.report.indicator_tables_in_final,
     )
     return ctx, _summary(gathered, sections, notes, review_notes)
 
@@ -141,7 +155,8 @@ def _sections(
         ]
         return [ReportSection(section.code, heading, level), *children]
     blocks, empty_note = _content(section, gathered, notes)
-    return [ReportSection(section.code, heading, level, tuple(blocks), empty_note)]
+    missing = missing_units_note(section, gathered)
+    return [ReportSection(section.code, heading, level, tuple(blocks), empty_note, missing)]
 
 
 def _content(

@@ -20,6 +20,9 @@ class Para:
     bullet: bool = False
     sources: tuple[str, ...] = ()  # unit names that wrote it (draft: a Word comment)
     flag: str | None = None  # a warning on this paragraph for the draft (near-duplicate …)
+    # The text again as runs with the unit's formatting ("i", "b", "bi" or ""), when any run
+    # was italic or bold; "".join of the texts is `text` (less a bullet's "- ").
+    spans: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,9 @@ class TableBlock:
     rows: tuple[tuple[str, ...], ...]
     caption: str | None = None
     sources: tuple[str, ...] = ()
+    # "indicators": the regime's indicator table (STT, Chỉ tiêu, … ; a list indicator's rows
+    # after its first leave STT, label and measure blank, laid out merged); "data": a unit's.
+    kind: str = "data"
 
 
 Block = Para | TableBlock
@@ -44,6 +50,8 @@ class ReportSection:
     # Why the section has nothing, shown in the draft where the text would be; None if the
     # section has content (or has subsections that do).
     empty_note: str | None = None
+    # Which assigned units' contributions are not in the section, draft only; None if none.
+    missing_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,7 @@ class ReportContext:
     draft: bool = True
     draft_label: str | None = None  # "DỰ THẢO lần 2 — 25/6/2024 10:00", draft only
     review_notes: tuple[str, ...] = field(default_factory=tuple)  # draft only
+    indicator_tables_in_final: bool = True  # the regime's report.indicator_tables_in_final
 
 
 # --- stored with each version, so a final is made from exactly what was approved ----------
@@ -90,6 +99,7 @@ def context_from_json(data: dict[str, Any]) -> ReportContext:
             level=s["level"],
             blocks=tuple(_block(b) for b in s["blocks"]),
             empty_note=s["empty_note"],
+            missing_note=s.get("missing_note"),
         )
         for s in data["sections"]
     )
@@ -106,5 +116,7 @@ def _block(data: dict[str, Any]) -> Block:
             rows=tuple(tuple(r) for r in data["rows"]),
             caption=data["caption"],
             sources=tuple(data["sources"]),
+            kind=data.get("kind", "data"),
         )
-    return Para(data["text"], data["bullet"], tuple(data["sources"]), data["flag"])
+    spans = tuple((str(t), str(m)) for t, m in data.get("spans") or ())
+    return Para(data["text"], data["bullet"], tuple(data["sources"]), data["flag"], spans)

@@ -19,7 +19,9 @@ from docx.oxml.xmlchemy import BaseOxmlElement
 from lxml import etree
 
 from reportcycle.documents import styles as st
+from reportcycle.report.merge import INDICATOR_HEADER
 from reportcycle.report.render import XML_SPACE
+from reportcycle.report.render_tables import INDICATOR_CAPTION
 
 # --- finalize_edited ----------------------------------------------------------------------
 
@@ -50,10 +52,13 @@ _ERRORS = {
 }
 
 
-def finalize_edited(docx: bytes, *, number_line: str, place_date: str) -> bytes:
+def finalize_edited(
+    docx: bytes, *, number_line: str, place_date: str, drop_indicator_tables: bool = False
+) -> bytes:
     """Make an edited draft final: set the number and the place-and-date lines, drop every
-    comment, the draft label, the empty-section notes and the review notes. Raises ValueError
-    (Vietnamese / English) if `docx` is not a DOCX or lacks the number or date line."""
+    comment, the draft label, the empty-section notes and the review notes (and the indicator
+    tables if `drop_indicator_tables`). Raises ValueError (Vietnamese / English) if `docx` is
+    not a DOCX or lacks the number or date line."""
     document = _open(docx)
     body = document.element.body
     paragraphs = list(body.iter(qn("w:p")))
@@ -72,9 +77,23 @@ def finalize_edited(docx: bytes, *, number_line: str, place_date: str) -> bytes:
         if _is_draft_only(paragraph, draft_styles, top):
             _remove(paragraph)
     _remove_review_notes(body)
+    if drop_indicator_tables:
+        _remove_indicator_tables(body)
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+def _remove_indicator_tables(body: BaseOxmlElement) -> None:
+    """The indicator tables: marked by render_docx (their title, w:tblCaption, which Word
+    keeps) or, as LibreOffice drops that title, found by their header row."""
+    for table in list(body.iter(qn("w:tbl"))):
+        caption = table.find(f"{qn('w:tblPr')}/{qn('w:tblCaption')}")
+        first = table.find(qn("w:tr"))
+        header = () if first is None else tuple(_text(tc) for tc in first.iter(qn("w:tc")))
+        marked = caption is not None and caption.get(qn("w:val")) == INDICATOR_CAPTION
+        if marked or header == INDICATOR_HEADER:
+            table.getparent().remove(table)
 
 
 def _message(kind: str) -> str:

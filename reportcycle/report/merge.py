@@ -94,9 +94,22 @@ def merge_section(
                     f"- {text}" if bullet else text,
                     bullet=bullet,
                     sources=(contribution.unit_name,),
+                    spans=_spans(raw, text),
                 )
             )
     return _flag_near_duplicates(code, blocks, notes)
+
+
+def _spans(raw: Mapping[str, Any], text: str) -> tuple[tuple[str, str], ...]:
+    """The unit's italic and bold runs (stored since forms keep them), if they still spell the
+    paragraph's text; () for older rows and for text changed since it was read."""
+    spans = tuple((normalise_run(str(t)), str(m)) for t, m in raw.get("spans") or ())
+    return spans if "".join(t for t, _ in spans) == text else ()
+
+
+def normalise_run(text: str) -> str:
+    """A run's text as `normalise` leaves it inside a paragraph: NFC, whitespace runs one space."""
+    return _SPACES.sub(" ", nfc(text))
 
 
 def _flag_near_duplicates(
@@ -175,7 +188,8 @@ def indicator_table(
         notes.extend(indicator_notes)
     if not rows:
         return None, notes
-    return TableBlock(INDICATOR_HEADER, tuple(rows), None, tuple(sources)), notes
+    table = TableBlock(INDICATOR_HEADER, tuple(rows), None, tuple(sources), kind="indicators")
+    return table, notes
 
 
 def _given_values(indicator: Indicator, contributions: Sequence[UnitContribution]) -> list[_Given]:

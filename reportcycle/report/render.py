@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import docx
 from docx.document import Document
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_COLOR_INDEX
+from docx.enum.text import WD_COLOR_INDEX
 from docx.oxml.ns import qn
 from docx.shared import Length, Mm, Pt
 from docx.table import _Cell
@@ -25,6 +25,7 @@ from docx.text.run import Run
 
 from reportcycle.documents import styles as st
 from reportcycle.report.context import Para, ReportContext, ReportSection, TableBlock
+from reportcycle.report.render_tables import add_table
 
 MOTTO_NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 MOTTO = "Độc lập - Tự do - Hạnh phúc"
@@ -37,7 +38,8 @@ ISSUER_RULE, MOTTO_RULE = Mm(22), Mm(62)
 SIGNATURE_WIDTHS = [Mm(80), Mm(85)]
 _ISSUER_BREAK = re.compile(r"(ỦY|UỶ) BAN NHÂN DÂN\s+(\S.*)")
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
-_NUMERIC = re.compile(r"[-+]?\d[\d.,\s]*%?")
+SUMMARY_RULE = Length(st.TEXT_WIDTH // 3)  # under the trích yếu: 1/3–1/2 of the line
+AFTER_TABLE = Pt(12)  # between a table and what follows it
 
 
 @dataclass(frozen=True)
@@ -131,32 +133,51 @@ def _title(document: Document, ctx: ReportContext) -> None:
     doc_type.paragraph_format.space_before = Pt(24)
     _styled_run(doc_type, _Line(ctx.doc_type.upper(), 14, bold=True))
     summary = document.add_paragraph(style=st.BLOCK)
-    summary.paragraph_format.space_after = Pt(18)
     _styled_run(summary, _Line(ctx.summary, 14, bold=True))
+    rule = document.add_paragraph(style=st.BLOCK)
+    st.add_rule(rule, SUMMARY_RULE, st.TEXT_WIDTH)
+    rule.paragraph_format.space_before = Pt(4)  # clear of the descenders (g, ạ) above
+    rule.paragraph_format.space_after = Pt(18)
 
 
 def _section(document: Document, section: ReportSection, *, draft: bool) -> None:
-    document.add_paragraph(
-        section.heading, style=st.HEADING_1 if section.level == 1 else st.HEADING_2
-    )
+    _body_paragraph(document, section.heading, st.HEADING_1 if section.level == 1 else st.HEADING_2)
     for block in section.blocks:
         if isinstance(block, Para):
-            paragraph = _body_paragraph(document, block.text)
+            paragraph = _formatted_paragraph(document, block)
             if draft:
                 _annotate(document, paragraph.runs, block.sources, block.flag)
         else:
             _table_block(document, block, draft=draft)
+    if draft and section.missing_note:
+        _draft_note(document, f"[Còn thiếu phần của: {section.missing_note}]")
     if draft and section.empty_note:
-        note = _body_paragraph(document, "", st.EMPTY_NOTE)
-        run = note.add_run(f"[Chưa có nội dung: {section.empty_note}]")
-        run.font.highlight_color = WD_COLOR_INDEX.YELLOW
+        _draft_note(document, f"[Chưa có nội dung: {section.empty_note}]")
+
+
+def _draft_note(document: Document, text: str) -> None:
+    """A highlighted line for the secretariat (style EMPTY_NOTE: finalize_edited drops it)."""
+    note = _body_paragraph(document, "", st.EMPTY_NOTE)
+    note.add_run(text).font.highlight_color = WD_COLOR_INDEX.YELLOW
 
 
 def _body_paragraph(document: Document, text: str, style: str | None = None) -> Paragraph:
     """A paragraph at the end of the body; one right after a table gets some air above."""
     paragraph = document.add_paragraph(text, style=style)
     if paragraph._p.getprevious() is not None and paragraph._p.getprevious().tag == qn("w:tbl"):
-        paragraph.paragraph_format.space_before = Pt(6)
+        paragraph.paragraph_format.space_before = AFTER_TABLE
+    return paragraph
+
+
+def _formatted_paragraph(document: Document, block: Para) -> Paragraph:
+    """A body paragraph with the unit's italic and bold runs, when it had any."""
+    prefix = "- " if block.bullet else ""
+    if not block.spans or prefix + "".join(t for t, _ in block.spans) != block.text:
+        return _body_paragraph(document, block.text)
+    paragraph = _body_paragraph(document, prefix)
+    for text, marks in block.spans:
+        run = paragraph.add_run(text)
+        run.font.italic, run.font.bold = ("i" in marks) or None, ("b" in marks) or None
     return paragraph
 
 
@@ -177,28 +198,8 @@ def _annotate(
 def _table_block(document: Document, block: TableBlock, *, draft: bool) -> None:
     anchor: list[Run] = []
     if block.caption:
-        anchor = document.add_paragraph(block.caption, style=st.CAPTION).runs
-    columns = max([len(block.header), *(len(row) for row in block.rows)])
-    table = document.add_table(rows=1 + len(block.rows), cols=columns)
-    table.style = "Table Grid"
-    st.set_table_layout(table, [Length(st.TEXT_WIDTH // columns)] * columns, borders=True)
-    st.keep_row_on_one_page(table, header=True)
-    # The style id written straight into each cell's paragraph, and the cells read once in row
-    # order: python-docx's `paragraph.style = …` scans every style for the default one on each
-    # call, and table.rows[i].cells rebuilds the whole grid; a 1,000-row table took 9 s.
-    style_id = document.styles[st.TABLE_TEXT].style_id
-    cells = iter(table._cells)  # python-docx's grid, row by row (no merged cells here)
-    for row_index, texts in enumerate([block.header, *block.rows]):
-        row = [next(cells) for _ in range(columns)]
-        for cell, text in zip(row, texts, strict=False):
-            paragraph = cell.paragraphs[0]
-            paragraph._p.style = style_id
-            run = paragraph.add_run(text)
-            if row_index == 0:
-                run.font.bold = True
-                paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            elif _NUMERIC.fullmatch(text.strip()):
-                paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        anchor = _body_paragraph(document, block.caption, st.CAPTION).runs
+    table = add_table(document, block)
     if draft:
         _annotate(
             document, anchor or table.rows[0].cells[0].paragraphs[0].runs, block.sources, None

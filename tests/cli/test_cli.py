@@ -34,7 +34,7 @@ def test_regime_check_prints_a_summary_of_the_reference_regime() -> None:
     assert done.returncode == 0, done.stderr
     assert "dong-nai-ttdn-6-thang" in done.stdout
     assert "Đài Phát thanh – Truyền hình Đồng Nai" in done.stdout
-    assert "8 units" in done.stdout
+    assert "8 đơn vị" in done.stdout
 
 
 def test_regime_check_lists_every_error_with_its_line_and_exits_1(tmp_path: Path) -> None:
@@ -59,10 +59,10 @@ def test_opening_twice_from_the_cli_sends_once_and_says_so(
 ) -> None:
     first = run(*OPEN, prefect=prefect)
     assert first.returncode == 0, first.stderr
-    assert "8 request(s) queued, 8 sent, 0 failed" in first.stdout
+    assert "8 yêu cầu xếp gửi, 8 đã gửi, 0 gửi lỗi" in first.stdout
     second = run(*OPEN, prefect=prefect)
     assert second.returncode == 0, second.stderr
-    assert "already open; nothing created, nothing sent" in second.stdout
+    assert "đã mở từ trước; không tạo thêm, không gửi gì" in second.stdout
     assert len(maildir_messages(settings.sent_maildir)) == 8
 
     status = run("status", "dong-nai-ttdn-6-thang-2024-H1", "--json")

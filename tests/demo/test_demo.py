@@ -28,7 +28,7 @@ def _check_run(done: subprocess.CompletedProcess[str]) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "Prefect server: " in out
-    assert "answers; using it" in out
+    assert "đang chạy; dùng server này" in out
     assert "mở kỳ báo cáo" in out
     assert "8 yêu cầu đã gửi" in out
     docx = Path(re.search(r"DOCX: (\S+)", out).group(1))  # type: ignore[union-attr]
@@ -36,20 +36,20 @@ def _check_run(done: subprocess.CompletedProcess[str]) -> None:
     assert docx.read_bytes()[:2] == b"PK"
     assert pdf.read_bytes()[:5] == b"%PDF-"
     assert "Báo cáo số 01/BC-UBND" in out
-    assert "Tỷ lệ báo cáo (reporting rate): 88% (7/8)" in out
-    assert "đúng hạn (on-time rate): 75% (6/8)" in out
+    assert "Tỷ lệ báo cáo: 88% (7/8)" in out
+    assert "đúng hạn: 75% (6/8)" in out
     assert "Đơn vị chưa gửi báo cáo (1): Sở Văn hóa, Thể thao và Du lịch." in out
     assert "chưa nhận" in _unit_line(out, "SVHTTDL")
     skhdt = _unit_line(out, "SKHDT")
-    assert "accepted" in skhdt
+    assert "đã nhận" in skhdt
     assert "trễ hạn" in skhdt
     # late, after two reminders (18/6 and the deadline 21/6): it answered on Saturday 22/6
     assert skhdt.endswith("nhắc: 18/06 (lần 1), 21/06 (lần 2)")
-    assert "Thứ Bảy 22/06/2024 — 09:00 thu nhận 1 thư — SKHDT: accepted" in out
+    assert "Thứ Bảy 22/06/2024 — 09:00 thu nhận 1 thư — SKHDT: đã nhận" in out
     reviewed = r"rà soát thư của STTTT từ nguyenvana\.sotttt@gmail\.example .*→ chấp nhận"
     assert re.search(reviewed, out)
-    assert "accepted" in _unit_line(out, "STTTT")
-    assert "LHHN: accepted" in out  # the legacy .doc was read
+    assert "đã nhận" in _unit_line(out, "STTTT")
+    assert "LHHN: đã nhận" in out  # the legacy .doc was read
     # BDN's email lacked its indicator: reminded of it on 21/6, it sent the form, no more
     assert _unit_line(out, "BDN").endswith("nhắc: 18/06 (lần 1), 21/06 (lần 2)")
     assert re.search(r"/runs/flow-run/[0-9a-f-]{36}", out)
@@ -62,9 +62,9 @@ def test_demo_runs_the_reference_scenario_twice_on_one_home(
 ) -> None:
     home, (first, second) = demo_runs
     _check_run(first)
-    assert "moved aside" not in first.stdout
+    assert "đã chuyển sang" not in first.stdout
     _check_run(second)
-    assert "an earlier demo home was moved aside" in second.stdout
+    assert "thư mục demo trước đã chuyển sang" in second.stdout
     assert (home.parent / "demo.previous" / "reportcycle.db").is_file()
 
     api = f"{ui_server}/api"

@@ -58,6 +58,6 @@ def test_collect_and_chase_runs_leave_the_unit_table_and_progress(
         "LHHN",
         "SKHDT",
     ]
-    assert next(r for r in rows if r["Mã"] == "DPTTH")["Trả lời"] == "accepted"
+    assert next(r for r in rows if r["Mã"] == "DPTTH")["Trả lời"] == "đã nhận"
     progress = _latest(artifact_key("progress", CODE))
     assert float(progress.data) == 12.5  # type: ignore[attr-defined]

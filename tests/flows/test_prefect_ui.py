@@ -126,4 +126,5 @@ def test_coordinator_sees_the_demo_cycle_in_the_prefect_ui(
     assert [row[:2] for row in table["rows"]] == [[u.name, u.code] for u in units]
     replies = {row[1]: row[4] for row in table["rows"]}
     assert replies.pop("SVHTTDL") == "chưa nhận"  # the unit that never answered
-    assert set(replies.values()) == {"accepted"}
+    assert set(replies.values()) == {"đã nhận"}
+    assert {row[3] for row in table["rows"]} == {"đã gửi"}  # the requests, in Vietnamese too

@@ -100,7 +100,7 @@ def test_an_approval_killed_after_its_number_is_finished_by_retry_with_that_numb
 
     done = _approve(prefect, "--retry")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "report 01/BC-UBND issued" in done.stdout
+    assert "báo cáo số 01/BC-UBND đã phát hành" in done.stdout
     with session() as db:
         assert len(db.exec(select(IssuedNumber)).all()) == 1
         finals = db.exec(select(ReportVersion).where(ReportVersion.kind == "final")).all()

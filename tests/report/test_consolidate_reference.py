@@ -92,7 +92,7 @@ def collected(settings: Settings, tmp_path: Path) -> Iterator[Path]:
         )
     done = run("collect", "--now", "2024-06-20T10:00")
     assert done.returncode == 0, done.stderr
-    assert "accepted: 8" in done.stdout
+    assert "đã nhận: 8" in done.stdout
     for section, paragraphs in reference.SECRETARIAT_TEXTS.items():
         text = tmp_path / f"muc-{section}.txt"
         text.write_text("\n".join(paragraphs) + "\n", encoding="utf-8")
@@ -111,12 +111,12 @@ def test_reference_report_is_reproduced_from_the_units_forms(
 ) -> None:
     done = run("consolidate", CODE, "--now", "2024-07-01T09:00", prefect=prefect)
     assert done.returncode == 0, done.stderr
-    assert "8/8 unit(s) in it" in done.stdout
-    assert "waiting for the decision" in done.stdout
+    assert "có phần của 8/8 đơn vị" in done.stdout
+    assert "chờ quyết định" in done.stdout
 
     done = run("approve", CODE, "--now", "2024-07-03T09:00", "--by", "Võ Tân Đức", prefect=prefect)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "report 01/BC-UBND issued" in done.stdout
+    assert "báo cáo số 01/BC-UBND đã phát hành" in done.stdout
 
     [final] = _versions(ReportKind.FINAL)
     lines = body_lines(final.docx)

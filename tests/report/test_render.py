@@ -497,7 +497,7 @@ def test_body_follows_the_outline_in_order(final: Document) -> None:
     expected = [text for text, _ in _body_blocks()]
     body = [p.text for p in final.paragraphs if p.text in set(expected)]
     assert body == expected
-    assert final.paragraphs[2].text == OPENING  # right after the title and summary
+    assert final.paragraphs[3].text == OPENING  # after the title, summary and its rule
 
 
 # --- header block ------------------------------------------------------------------------------
