@@ -31,6 +31,18 @@ def format_number_vi(value: int | float | Decimal, decimals: int | None = None) 
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
+def format_percent_vi(value: int | float | Decimal, decimals: int | None = None) -> str:
+    """A percentage as the report writes it: "98,5%", "100%" (no space before the sign)."""
+    return format_number_vi(value, decimals) + "%"
+
+
+def format_measured_vi(value: str, measure: str) -> str:
+    """A value with its unit of measure: "212.000 người", but "98,5%" for a percentage."""
+    if measure.strip() == "%":
+        return f"{value}%"
+    return f"{value} {measure}".strip()
+
+
 def ascii_slug(text: str) -> str:
     """A filename-safe ASCII fallback ("Sở Ngoại vụ" → "so-ngoai-vu")."""
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
