@@ -20,12 +20,13 @@ from reportcycle.lookup import regime_of
 from reportcycle.outbox.messages import make_message, subject_tag
 from reportcycle.outbox.queue import QueueItem, enqueue_many
 from reportcycle.regime.schema import Regime
-from reportcycle.vietnamese import format_number_vi
+from reportcycle.vietnamese import format_measured_vi, format_number_vi
 
 REASONS_VI = {
     "unknown_sender": "địa chỉ gửi chưa được đăng ký cho đơn vị",
     "body_only": "nội dung nằm trong thân thư, không có phiếu đính kèm",
     "partial": "phiếu chưa điền đủ các mục hoặc số liệu",
+    "unreadable_figures": "có số liệu không đọc được là số",
     "legacy_encoding": "văn bản dùng bảng mã cũ (TCVN3/VNI) đã được chuyển đổi",
     "signals_disagree": "mã trong địa chỉ, tiêu đề và phiếu không trùng nhau",
     "internal_error": "hệ thống gặp lỗi khi đọc thư",
@@ -135,20 +136,13 @@ def _receipt_context(
                     "tables": sum(b["type"] == "table" for b in blocks),
                 }
             )
-    indicators = [
-        {
-            "label": regime.indicator(code).label,
-            "measure": regime.indicator(code).measure,
-            "value": _value_text(v),
-        }
-        for code, v in submission.indicators.items()
-        if v["raw"]
-    ]
+    indicators, unreadable = _indicator_lines(submission, regime)
     missing = [
         f"Mục {c}. {regime.section(c).title.format(**variables)}"
         for c in submission.missing_sections
     ]
     missing += [f"Số liệu: {regime.indicator(c).label}" for c in submission.missing_indicators]
+    missing += unreadable
     return {
         **_base(regime, outcome),
         "unit_name": request.unit_name,
@@ -181,11 +175,39 @@ def _review_context(
     }
 
 
-def _value_text(value: dict[str, Any]) -> str:
-    if value["value"] is None:
-        return (
-            f"{value['raw']} (chưa đọc được: {value['problem']})"
-            if value["problem"]
-            else value["raw"]
+def _indicator_lines(
+    submission: Submission, regime: Regime
+) -> tuple[list[dict[str, str]], list[str]]:
+    """The figures read ("Số liệu đã đọc"), and those that could not be, for "Còn thiếu": a
+    figure we could not read is not one we have."""
+    read, unreadable = [], []
+    for code, value in submission.indicators.items():
+        if not value["raw"]:
+            continue
+        indicator = regime.indicator(code)
+        if value.get("problem"):
+            unreadable.append(
+                f"Số liệu: {indicator.label}: “{value['raw']}” chưa đọc được "
+                f"({_vietnamese(value['problem'])}); đề nghị ghi lại bằng chữ số, ví dụ "
+                "“1.234” hoặc “12,5”"
+            )
+            continue
+        if value["value"] is None:  # a text indicator: the unit's words
+            raw = value["raw"]
+            read.append({"label": indicator.label, "value": raw, "measure": "", "shown": raw})
+            continue
+        number = format_number_vi(Decimal(value["value"]))
+        read.append(
+            {
+                "label": indicator.label,
+                "value": number,
+                "measure": indicator.measure,
+                "shown": format_measured_vi(number, indicator.measure),
+            }
         )
-    return format_number_vi(Decimal(value["value"]))
+    return read, unreadable
+
+
+def _vietnamese(problem: str) -> str:
+    """The Vietnamese half of a "vi / en" message: the unit reads Vietnamese."""
+    return problem.split(" / ")[0].strip()

@@ -29,6 +29,7 @@ class RequestRef:
     section_codes: tuple[str, ...]
     indicator_codes: tuple[str, ...]
     deadline: date
+    text_indicator_codes: tuple[str, ...] = ()  # answered in words ("Tốt"), not numbers
 
 
 class RequestLookup(Protocol):

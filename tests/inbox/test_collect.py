@@ -267,6 +267,26 @@ def test_partially_filled_form_waits_for_review_and_the_receipt_says_what_is_mis
     assert "Số người đăng ký kênh YouTube của đơn vị" in text
 
 
+def test_an_unreadable_figure_is_asked_for_again_in_vietnamese_not_listed_as_read(
+    settings: Settings,
+) -> None:
+    open_reference_cycle()
+    form = _form("DPTTH", {"3b": DPTTH_TEXT}, {**DPTTH_VALUES, "trang_mxh": "khoảng năm trang"})
+    deliver(settings.inbox_maildir, _dptth_reply(form=form))
+    assert _collect() == {"needs_review": 1}
+    with session() as db:
+        (message,) = db.exec(select(InboundMessage)).all()
+    assert message.reason == "unreadable_figures"  # not "partial": nothing is missing
+    (receipt,) = _sent_to(settings, "dptth@example.org")[1:]
+    text = receipt.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+    read, _, wanted = text.partition("Còn thiếu:")
+    assert "khoảng năm trang" not in read
+    assert "- Số người theo dõi trang facebook chính của đơn vị: 212.000 người" in read
+    assert "“khoảng năm trang” chưa đọc được" in wanted
+    assert "is not a number" not in text
+    assert "có số liệu không đọc được là số" in text
+
+
 def test_macro_enabled_and_oversized_attachments_are_refused(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
