@@ -47,7 +47,8 @@ def rate_value(indicator: Indicator, contributions: Sequence[_Contribution]) -> 
     """Σ numerator / Σ denominator × 100 over the units that gave both; "" when none did or the
     denominators add up to zero."""
     assert indicator.aggregate == Aggregate.RATE
-    assert indicator.numerator and indicator.denominator
+    assert indicator.numerator
+    assert indicator.denominator
     above = below = Decimal(0)
     counted = 0
     for c in contributions:

@@ -89,7 +89,9 @@ def _answers(code: str, sections: tuple[str, ...]) -> dict[str, list[str]]:
 def _indicators(code: str, wanted: tuple[str, ...]) -> dict[str, str]:
     values: dict[str, str] = {}
     if code in COUNTS:
-        values |= dict(zip(("hs_tiep_nhan", "hs_dung_han", "ty_le_dung_han"), COUNTS[code]))
+        values |= dict(
+            zip(("hs_tiep_nhan", "hs_dung_han", "ty_le_dung_han"), COUNTS[code], strict=True)
+        )
     if code in ONLINE:
         values["ty_le_truc_tuyen"] = ONLINE[code]
     if code in GRADES:
