@@ -10,6 +10,7 @@ from rich.table import Table
 
 from reportcycle.clock import VN_TZ
 from reportcycle.regime.schema import Regime
+from reportcycle.vietnamese import format_share_vi
 
 REPLY_STYLE = {"accepted": "green", "needs_review": "yellow", "rejected": "red"}
 STATUS_STYLE = {"sent": "green", "failed": "red", "uncertain": "yellow", "queued": "cyan"}
@@ -70,7 +71,7 @@ def status_table(console: Console, data: dict[str, Any]) -> None:
         f"units {totals['units']}: requests sent {totals['sent']}, failed {totals['failed']}; "
         f"replies received {totals['received']}, counted {totals['counted']}, "
         f"late {totals['late']}, waiting for review {totals['needs_review']}; "
-        f"reporting rate {totals['reporting_rate']:.0%}, on-time rate {totals['on_time_rate']:.0%}",
+        f"reporting rate {format_share_vi(totals['reporting_rate'])}, on-time rate {format_share_vi(totals['on_time_rate'])}",
         highlight=False,
     )
     report = data.get("report")

@@ -3,6 +3,7 @@ secretariat when a person must look. Queued in the outbox like every other messa
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -112,10 +113,18 @@ def _rejection_context(
     return {
         **_base(regime, outcome),
         "addressee": outcome.request.unit_name if outcome.request else outcome.sender,
-        "their_subject": outcome.subject or "(không có tiêu đề)",
+        "their_subject": _without_tag(outcome.subject) or "(không có tiêu đề)",
         "received_text": received_text(inbound.received_at),
         "explanation": outcome.explanation,
     }
+
+
+def _without_tag(subject: str) -> str:
+    """Their subject less our "[RC-…]" tag: the template adds it once ("[RC-x] [RC-x]" else)."""
+    return " ".join(_TAG.sub(" ", subject).split())
+
+
+_TAG = re.compile(r"\[RC-[a-z2-7]{20}\]", re.IGNORECASE)
 
 
 def _receipt_context(

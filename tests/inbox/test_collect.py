@@ -311,6 +311,10 @@ def test_macro_enabled_and_oversized_attachments_are_refused(
             m.reason for m in db.exec(select(InboundMessage).order_by(InboundMessage.id)).all()
         ]  # type: ignore[arg-type]
     assert reasons == ["macro", "attachment_too_large"]
+    rejections = [str(m["Subject"]) for m in _sent_to(settings, "dptth@example.org")[1:]]
+    assert len(rejections) == 2
+    for subject in rejections:
+        assert subject.count(f"[RC-{token}]") == 1, subject
 
 
 def test_auto_replies_are_recorded_and_not_answered(settings: Settings) -> None:
