@@ -47,18 +47,21 @@ def queue_replies(
     submission: Submission | None,
     settings: Settings,
     now: datetime,
+    step: str = "",
 ) -> None:
-    """Queue what this outcome calls for; idempotent per inbound message and kind."""
+    """Queue what this outcome calls for; idempotent per inbound message, kind and `step` (a
+    person's decision after review is a step of its own: its receipt is a new message, not the
+    "under review" one the collector sent)."""
     cycle = db.get(Cycle, outcome.request.cycle_id) if outcome.request else None
     regime = regime_of(db, cycle) if cycle else None
     if outcome.status == "rejected" and outcome.sender:
         context = _rejection_context(outcome, inbound, regime)
-        _queue(db, settings, now, inbound, "rejection", outcome.sender, context)
+        _queue(db, settings, now, inbound, "rejection", outcome.sender, context, step=step)
     trusted = "unknown_sender" not in outcome.review_reasons
     if submission is not None and cycle is not None and regime is not None and trusted:
         assert outcome.sender is not None
         context = _receipt_context(outcome, inbound, submission, cycle, regime)
-        _queue(db, settings, now, inbound, "receipt", outcome.sender, context)
+        _queue(db, settings, now, inbound, "receipt", outcome.sender, context, step=step)
     if outcome.status == "needs_review":
         context = _review_context(outcome, inbound, submission, cycle)
         to = settings.secretariat_address
@@ -75,6 +78,7 @@ def _queue(
     context: dict[str, Any],
     *,
     threaded: bool = True,
+    step: str = "",
 ) -> None:
     headers = {}
     if threaded and inbound.message_id:
@@ -93,7 +97,7 @@ def _queue(
         headers=headers,
     )
     item = QueueItem(
-        f"inbound/{inbound.id}/{kind}", kind, message, inbound.cycle_id, inbound.request_id
+        f"inbound/{inbound.id}/{kind}{step}", kind, message, inbound.cycle_id, inbound.request_id
     )
     enqueue_many(db, [item], now=now)
 

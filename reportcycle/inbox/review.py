@@ -103,6 +103,7 @@ def decide(
         submission=submission if accept else None,
         settings=settings,
         now=now,
+        step="/reviewed",
     )
     audit(
         db,

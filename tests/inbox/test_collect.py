@@ -19,7 +19,13 @@ from reportcycle.inbox.collect import collect_mail
 from reportcycle.inbox.review import decide, pending_reviews
 from reportcycle.lookup import find_cycle
 from reportcycle.outbox.sending import send_outbox
-from tests.factories import deliver, maildir_messages, open_reference_cycle, reply_with_form
+from tests.factories import (
+    deliver,
+    maildir_messages,
+    open_reference_cycle,
+    reply_with_form,
+    run_cli,
+)
 
 CODE = "dong-nai-ttdn-6-thang-2024-H1"
 BEFORE_DEADLINE = datetime(2024, 6, 19, 9, 30, tzinfo=VN_TZ)
@@ -162,6 +168,24 @@ def test_unknown_sender_waits_for_review_then_counts_when_accepted(settings: Set
     send_outbox(BEFORE_DEADLINE)
     assert _unit(_status(), "DPTTH")["reply"]["counted_version"] == 1  # type: ignore[index]
     assert len(_sent_to(settings, "nva.personal@gmail.example")) == 1  # the receipt
+
+
+@pytest.mark.slow
+def test_review_accept_from_the_cli_sends_the_unit_its_receipt(settings: Settings) -> None:
+    open_reference_cycle()
+    form = _form("DPTTH", {"3b": DPTTH_TEXT}, {"trang_mxh": "05"})  # partial: it waits
+    deliver(settings.inbox_maildir, _dptth_reply(form=form))
+    assert _collect() == {"needs_review": 1}
+    assert len(_sent_to(settings, "dptth@example.org")) == 2  # request, "under review" receipt
+    with session() as db:
+        (row,) = pending_reviews(db)
+    done = run_cli("review", "accept", str(row["id"]), "--now", "2024-06-19T10:00")
+    assert done.returncode == 0, done.stderr
+    assert "(1 message(s) sent)" in done.stdout
+    receipts = _sent_to(settings, "dptth@example.org")[1:]
+    assert len(receipts) == 2
+    text = receipts[-1].get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+    assert "đang được cán bộ tổng hợp kiểm tra" not in text
 
 
 def test_text_in_the_body_goes_to_the_units_section_for_review(settings: Settings) -> None:
