@@ -63,7 +63,7 @@ def status_table(console: Console, data: dict[str, Any]) -> None:
             else outcome,
             _local(reply["last_received_at"]),
             str(reply["versions"] or ""),
-            req["error"] or ("missing: " + ", ".join(reply["missing"]) if reply["missing"] else ""),
+            req["error"] or _reply_problem(reply),
         )
     console.print(table)
     totals = data["totals"]
@@ -82,6 +82,14 @@ def status_table(console: Console, data: dict[str, Any]) -> None:
             f"{report['path']}",
             highlight=False,
         )
+
+
+def _reply_problem(reply: dict[str, Any]) -> str:
+    """What is wrong with the unit's reply: missing parts, and refused messages."""
+    parts = ["missing: " + ", ".join(reply["missing"])] if reply["missing"] else []
+    if reply.get("rejected"):
+        parts.append(f"{reply['rejected']} message(s) refused, see `review list --rejected`")
+    return "; ".join(parts)
 
 
 def review_table(console: Console, rows: list[dict[str, Any]]) -> None:

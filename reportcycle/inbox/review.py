@@ -54,6 +54,37 @@ def _submission_row(s: Submission, m: InboundMessage, r: DataRequest, c: Cycle) 
     }
 
 
+def rejected_messages(db: Session, cycle_code: str | None = None) -> list[dict[str, Any]]:
+    """Messages refused without a person (a macro file, an empty form, an unknown token…):
+    nothing to decide, but the secretariat sees each one, for which unit, and why."""
+    query = (
+        select(InboundMessage, DataRequest, Cycle)
+        .join(DataRequest, col(DataRequest.id) == col(InboundMessage.request_id), isouter=True)
+        .join(Cycle, col(Cycle.id) == col(InboundMessage.cycle_id), isouter=True)
+        .where(col(InboundMessage.status) == InboundStatus.REJECTED)
+        .order_by(col(InboundMessage.id))
+    )
+    if cycle_code:
+        query = query.where(col(Cycle.code) == cycle_code)
+    return [
+        {
+            "id": None,
+            "message": m.id,
+            "unit": r.unit_code if r else None,
+            "unit_name": r.unit_name if r else None,
+            "cycle": c.code if c else None,
+            "received_at": m.received_at.isoformat(),
+            "sender": m.from_address,
+            "subject": m.subject,
+            "kind": "rejected",
+            "reasons": [m.explanation or m.reason or ""],
+            "missing": [],
+            "warnings": [],
+        }
+        for m, r, c in db.exec(query).all()
+    ]
+
+
 def _failed_messages(db: Session) -> list[dict[str, Any]]:
     failed = db.exec(
         select(InboundMessage).where(

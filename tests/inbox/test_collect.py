@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from datetime import datetime
 
 import pytest
@@ -339,6 +341,36 @@ def test_macro_enabled_and_oversized_attachments_are_refused(
     assert len(rejections) == 2
     for subject in rejections:
         assert subject.count(f"[RC-{token}]") == 1, subject
+    unit = _unit(_status(), "DPTTH")
+    assert unit["reply"]["received"] is True  # type: ignore[index]
+    assert unit["reply"]["outcome"] == "rejected"  # type: ignore[index]
+    assert unit["reply"]["rejected"] == 2  # type: ignore[index]
+    assert [m["reason"] for m in unit["messages"]] == ["macro", "attachment_too_large"]  # type: ignore[index]
+    assert "vượt giới hạn" in unit["messages"][1]["explanation"]  # type: ignore[index]
+
+
+@pytest.mark.slow
+def test_refused_messages_are_listed_per_unit_by_review_list(settings: Settings) -> None:
+    open_reference_cycle()
+    token = _request("DPTTH").token
+    for n in range(3):
+        deliver(
+            settings.inbox_maildir,
+            reply_with_form(
+                token=token, sender="dptth@example.org", form=b"PK\x03\x04", filename=f"{n}.docm"
+            ),
+        )
+    assert _collect() == {"rejected": 3}
+    plain = run_cli("review", "list")
+    assert "3 message(s) were refused" in plain.stdout
+    done = run_cli("review", "list", "--rejected", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert [(r["unit"], r["kind"]) for r in rows] == [("DPTTH", "rejected")] * 3
+    status = json.loads(run_cli("status", CODE, "--json").stdout)
+    (unit,) = [u for u in status["units"] if u["unit"] == "DPTTH"]
+    assert (unit["reply"]["received"], unit["reply"]["outcome"]) == (True, "rejected")
+    assert len(unit["messages"]) == 3
 
 
 def test_auto_replies_are_recorded_and_not_answered(settings: Settings) -> None:
