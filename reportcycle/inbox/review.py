@@ -48,10 +48,18 @@ def _submission_row(s: Submission, m: InboundMessage, r: DataRequest, c: Cycle) 
         "sender": m.from_address,
         "subject": m.subject,
         "kind": s.kind,
-        "reasons": [REASONS_VI.get(x, x) for x in (s.review_reason or "").split(",") if x],
+        "reasons": [_reason(x, m) for x in (s.review_reason or "").split(",") if x],
         "missing": s.missing_sections + s.missing_indicators,
+        "signals": (m.details or {}).get("signals") or [],
         "warnings": s.warnings,
     }
+
+
+def _reason(code: str, m: InboundMessage) -> str:
+    """The reason in words; for disagreeing signals, which signal said what."""
+    text = REASONS_VI.get(code, code)
+    said = (m.details or {}).get("signals_text")
+    return f"{text}: {said}" if code == "signals_disagree" and said else text
 
 
 def rejected_messages(db: Session, cycle_code: str | None = None) -> list[dict[str, Any]]:
