@@ -71,7 +71,7 @@ def build_report_context(
         supervisor=regime.issuer.supervisor,
         issuer=regime.issuer.header,
         number_line=f"Số: {BLANK_NUMBER}/{regime.issuer.symbol}",
-        place_date=_draft_place_date(regime.issuer.place, drafted_on or cycle.opened_at.date()),
+        place_date=_draft_place_date(regime.issuer.place, drafted_on or _opened_on(cycle)),
         doc_type="BÁO CÁO",
         summary=title,
         opening=render("report-opening.txt", sentence_vars).strip(),
@@ -212,6 +212,10 @@ def section_heading(code: str, title: str, parent: str) -> str:
     if label.isalpha():
         return f"{label}) {title}"
     return f"{code}. {title}"
+
+
+def _opened_on(cycle: Cycle) -> date:
+    return cycle.opened_at.date() if cycle.opened_at else cycle.window_end
 
 
 def _draft_place_date(place: str, drafted_on: date) -> str:
