@@ -71,7 +71,8 @@ def status_table(console: Console, data: dict[str, Any]) -> None:
         f"units {totals['units']}: requests sent {totals['sent']}, failed {totals['failed']}; "
         f"replies received {totals['received']}, counted {totals['counted']}, "
         f"late {totals['late']}, waiting for review {totals['needs_review']}; "
-        f"reporting rate {format_share_vi(totals['reporting_rate'])}, on-time rate {format_share_vi(totals['on_time_rate'])}",
+        f"reporting rate {format_share_vi(totals['reporting_rate'])}, "
+        f"on-time rate {format_share_vi(totals['on_time_rate'])}",
         highlight=False,
     )
     report = data.get("report")

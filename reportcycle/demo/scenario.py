@@ -239,7 +239,8 @@ class Scenario:
         on_time = round(totals["on_time_rate"] * totals["units"])
         self.out.print(
             f"Tỷ lệ báo cáo (reporting rate): {rate(totals, 'reporting_rate', 'counted')}; "
-            f"đúng hạn (on-time rate): {format_share_vi(totals['on_time_rate'])} ({on_time}/{totals['units']})",
+            f"đúng hạn (on-time rate): {format_share_vi(totals['on_time_rate'])} "
+            f"({on_time}/{totals['units']})",
             highlight=False,
         )
         if self.final is not None:

@@ -55,7 +55,8 @@ def edited_problem(docx: bytes, *, place: str) -> str | None:
     """What an edited draft lacks to be made final (Vietnamese / English), or None: checked
     before a number is taken, so a bad file costs nothing and the draft stays approvable."""
     try:
-        finalize_edited(docx, number_line="Số: 00", place_date=f"{place}, ngày 01 tháng 01 năm 2000")
+        stand_in = f"{place}, ngày 01 tháng 01 năm 2000"
+        finalize_edited(docx, number_line="Số: 00", place_date=stand_in)
     except ValueError as exc:
         return str(exc)
     return None
