@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from reportcycle.calendar.workdays import WorkCalendar
 from reportcycle.cli.common import err, fail, out
 
 WEEKDAYS_VI = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
@@ -23,7 +24,7 @@ def show(
 ) -> None:
     """List the days off (besides weekends) and the Saturdays and Sundays worked in YEAR."""
     from reportcycle.calendar.swaps_file import SwapsFileError, load_swaps_file
-    from reportcycle.calendar.workdays import WorkCalendar, swaps_path
+    from reportcycle.calendar.workdays import swaps_path
 
     try:
         calendar = _calendar(regime) if regime else WorkCalendar()
@@ -53,7 +54,7 @@ def show(
     )
 
 
-def _calendar(path: Path):  # type: ignore[no-untyped-def]
+def _calendar(path: Path) -> WorkCalendar:
     from reportcycle.lookup import calendar_for
     from reportcycle.regime.loading import RegimeError, load_regime
 

@@ -172,12 +172,9 @@ def indicator_table(
         usable = [(c, v) for c, v in given if not v.get("problem")]
         sources.extend(c.unit_name for c, _ in usable if c.unit_name not in sources)
         if indicator.aggregate in (Aggregate.MEAN, Aggregate.RATE):
-            indicator_rows, indicator_notes = (
-                [computed_row(number, indicator, usable, contributions)],
-                [],
-            )
-        else:
-            indicator_rows, indicator_notes = _indicator_rows(number, indicator, usable)
+            rows.append(computed_row(number, indicator, usable, contributions))
+            continue
+        indicator_rows, indicator_notes = _indicator_rows(number, indicator, usable)
         rows.extend(indicator_rows)
         notes.extend(indicator_notes)
     if not rows:
