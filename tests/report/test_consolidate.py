@@ -442,7 +442,5 @@ def test_a_draft_made_in_the_new_year_is_dated_in_the_new_year(settings: Setting
     open_reference_cycle()  # the window ends on 14/6/2024
     draft = _draft(settings, datetime(2025, 2, 10, 9, tzinfo=VN_TZ))
     lines = body_lines(draft.docx)
-    assert "Đồng Nai, ngày      tháng      năm 2025" in [
-        line.replace("\u00a0", " ") for line in lines
-    ] or any(line.startswith("Đồng Nai, ngày") and line.endswith("năm 2025") for line in lines)
+    assert any(line.startswith("Đồng Nai, ngày") and line.endswith("năm 2025") for line in lines)
     assert not any(line.startswith("Đồng Nai, ngày") and "2024" in line for line in lines)

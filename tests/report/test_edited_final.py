@@ -5,15 +5,19 @@ and the draft stays approvable with a good file or none."""
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from docx import Document
 from sqlmodel import select
 
+from flows.consolidate_report import Approval, resume
 from models.db import session
-from models.report import IssuedNumber, ReportKind, ReportVersion
+from models.report import IssuedNumber, ReportKind, ReportStatus, ReportVersion
 from models.settings import Settings
+from reportcycle.clock import VN_TZ
 from tests.factories import run_cli as run
 from tests.report.test_second_regime import CODE, SECOND_REGIME
 
@@ -60,6 +64,16 @@ def test_a_bad_edited_file_is_refused_clearly_and_the_draft_stays_approvable(
     assert "chưa lấy số" in message
     with session() as db:
         assert db.exec(select(IssuedNumber)).all() == []
+
+    # the same bad file given through the Prefect UI's Resume form: refused, the run waits again
+    state = resume(
+        UUID(draft.flow_run_id or ""),
+        Approval(edited_docx=str(bad), decided_at=datetime(2025, 3, 25, 9, 30, tzinfo=VN_TZ)),
+    )
+    assert state.is_paused(), state
+    with session() as db:
+        assert db.exec(select(IssuedNumber)).all() == []
+        assert db.get(ReportVersion, draft.id).status == ReportStatus.AWAITING  # type: ignore[union-attr]
 
     again = run("approve", CODE, "--now", "2025-03-25T10:00", prefect=prefect)
     assert again.returncode == 0, again.stdout + again.stderr
