@@ -20,8 +20,10 @@ from models.tables import Cycle, DataRequest, OutboundMessage
 from reportcycle.clock import VN_TZ
 from reportcycle.cycle import opening, request_emails
 from reportcycle.cycle.chase import chase
+from reportcycle.cycle.ladder import rung_dates
 from reportcycle.documents.form_fill import fill_form
 from reportcycle.inbox.collect import collect_mail
+from reportcycle.lookup import calendar_for
 from reportcycle.outbox.sending import send_outbox
 from reportcycle.regime.loading import load_regime
 from reportcycle.report import approval, drafts
@@ -135,6 +137,13 @@ def test_a_second_regime_runs_end_to_end_and_says_every_word_right(settings: Set
         assert (cycle.window_start, cycle.window_end) == (date(2024, 12, 15), date(2025, 3, 14))
         assert cycle.deadline == date(2025, 3, 20)
         assert len(db.exec(select(DataRequest)).all()) == 14
+    regime = load_regime(SECOND_REGIME).regime
+    # its own ladder, moved past the weekend: -1 → Wed 19/3, +1 → Fri 21/3, +2 → Mon 24/3
+    assert rung_dates(date(2025, 3, 20), regime.reminders, calendar_for(regime)) == [
+        date(2025, 3, 19),
+        date(2025, 3, 21),
+        date(2025, 3, 24),
+    ]
     _reply_all(settings)
     _check_receipts(settings)
     with session() as db:
