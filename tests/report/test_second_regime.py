@@ -28,6 +28,7 @@ from reportcycle.outbox.sending import send_outbox
 from reportcycle.regime.loading import load_regime
 from reportcycle.report import approval, drafts
 from reportcycle.report.approval import Decision
+from reportcycle.report.texts import set_text
 from tests.conftest import REPO
 from tests.factories import attachments, deliver, maildir_messages, reply_with_form
 from tests.report.test_consolidate_reference import body_lines
@@ -49,6 +50,10 @@ COUNTS = {
 }
 ONLINE = {"SKHCN": "65,5", "TTHCC": "80", "QNHON": "72", "ANHON": "60,5"}
 GRADES = {"SNV": "Tốt", "STP": "Khá", "STC": "Tốt", "SKHCN": "Hoàn thành", "QNHON": "Xuất sắc"}
+SECRETARIAT = {
+    "3": "Công tác cải cách hành chính quý I năm 2025 được triển khai đồng bộ.",
+    "5": "Tiếp tục đẩy mạnh cải cách thủ tục hành chính, chuyển đổi số.",
+}
 SILENT = ("SGDDT", "TPHUOC")  # never reply: chased, then listed in the draft's notes
 
 
@@ -156,6 +161,9 @@ def test_a_second_regime_runs_end_to_end_and_says_every_word_right(settings: Set
 
     with session() as db:
         cycle = db.exec(select(Cycle)).one()
+        for code, text in SECRETARIAT.items():
+            set_text(db, cycle, code, [text], source_name="muc.txt", now=OPENED)
+        db.commit()
         draft, _ = drafts.make_draft(
             db, cycle, now=datetime(2025, 3, 24, 9, tzinfo=VN_TZ), settings=settings
         )
@@ -170,6 +178,8 @@ def test_a_second_regime_runs_end_to_end_and_says_every_word_right(settings: Set
         )
         db.commit()
     assert any("Sở Giáo dục và Đào tạo" in line for line in draft_lines)
+    assert final.pdf is not None
+    assert final.pdf[:5] == b"%PDF-"
     _check_final(body_lines(final.docx))
 
 
@@ -189,6 +199,7 @@ def _check_final(lines: list[str]) -> None:
         "2.1. Cải cách thể chế",
         "2.4. Xây dựng chính quyền điện tử, chính quyền số",
         "5. Phương hướng, nhiệm vụ quý II năm 2025",
+        *SECRETARIAT.values(),
         "KT. CHỦ TỊCH",
         "PHÓ CHỦ TỊCH",
         "Trần Minh Khoa",
@@ -201,6 +212,20 @@ def _check_final(lines: list[str]) -> None:
         "công tác cải cách hành chính quý I năm 2025 như sau:" in lines
     )
     assert not any(".1)" in line for line in lines)
+    headings = [line for line in lines if line[:2] in {"1.", "2.", "3.", "4.", "5."}]
+    assert [h.split(" ")[0] for h in headings] == [
+        "1.",
+        "1.1.",
+        "1.2.",
+        "2.",
+        "2.1.",
+        "2.2.",
+        "2.3.",
+        "2.4.",
+        "3.",
+        "4.",
+        "5.",
+    ]
     # totals, the province's rate (Σ đúng hạn / Σ tiếp nhận), the mean, the text answers
     for figure in ("13.050", "12.868", "98,6%", "69,5%", "12", "Tốt", "Khá", "Xuất sắc"):
         assert figure in lines, figure
