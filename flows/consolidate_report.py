@@ -37,6 +37,7 @@ from flows.artifacts import artifact_key, publish_cycle
 from models.settings import get_settings
 from reportcycle.clock import resolve_now
 from reportcycle.report.approval import Decision
+from reportcycle.report.errors import ConsolidationError
 from reportcycle.report.files_server import file_url
 from reportcycle.report.runs import VersionInfo, superseded_runs
 from tasks.mail import send_outbox
@@ -83,16 +84,8 @@ def consolidate_report(cycle: str, now: datetime | None = None) -> ConsolidateRe
     if not draft.resumed:  # a resumed run published these before its suspension
         publish_cycle(draft.cycle_id)
         _publish_report(draft, "Dự thảo chờ phê duyệt")
-    answer = suspend_flow_run(wait_for_input=Approval, key=f"approval-{draft.id}")
+    outcome, answer = _await_decision(cycle, draft)
     decided_at = resolve_now(answer.decided_at)
-    decision = Decision(
-        approve=answer.decision == "approve",
-        at=decided_at,
-        comment=answer.comment,
-        edited=Path(answer.edited_docx) if answer.edited_docx else None,
-        actor=answer.decided_by,
-    )
-    outcome = record_decision(cycle, draft.id, decision)
     if outcome.kind != "final":
         get_run_logger().warning("changes requested on draft %s: %s", draft.version, answer.comment)
         _publish_report(outcome, "Yêu cầu chỉnh sửa")
@@ -151,6 +144,33 @@ def _publish_report(info: VersionInfo, headline: str) -> None:
 
 
 # --- running it from the command line -----------------------------------------------------
+
+
+REFUSED_FILES = 20  # bad edited files a run waits through before it gives up
+
+
+def _await_decision(cycle: str, draft: VersionInfo) -> tuple[VersionInfo, Approval]:
+    """Suspend for the decision and record it. An edited DOCX that cannot be made final is
+    refused before a number is taken, and the run waits again under the next key: a rerun
+    replays the inputs in order, so it lands on the same wait."""
+    for attempt in range(REFUSED_FILES):
+        key = f"approval-{draft.id}" + (f"-{attempt}" if attempt else "")
+        answer = suspend_flow_run(wait_for_input=Approval, key=key)
+        decision = Decision(
+            approve=answer.decision == "approve",
+            at=resolve_now(answer.decided_at),
+            comment=answer.comment,
+            edited=Path(answer.edited_docx) if answer.edited_docx else None,
+            actor=answer.decided_by,
+        )
+        try:
+            return record_decision(cycle, draft.id, decision), answer
+        except ConsolidationError as exc:
+            if decision.edited is None:
+                raise
+            get_run_logger().error("%s", exc)
+            _publish_report(draft, f"Tệp đã sửa bị từ chối, dự thảo vẫn chờ phê duyệt: {exc}")
+    raise ConsolidationError(f"{REFUSED_FILES} edited files refused; run `consolidate` again")
 
 
 def deployment() -> RunnerDeployment:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 
@@ -29,6 +29,26 @@ def format_number_vi(value: int | float | Decimal, decimals: int | None = None) 
         decimals = max(0, -number.normalize().as_tuple().exponent)  # type: ignore[operator]
     text = f"{number:,.{decimals}f}"
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+def format_percent_vi(value: int | float | Decimal, decimals: int | None = None) -> str:
+    """A percentage as the report writes it: "98,5%", "100%" (no space before the sign)."""
+    return format_number_vi(value, decimals) + "%"
+
+
+def format_share_vi(fraction: float | Decimal, decimals: int = 0) -> str:
+    """A share (0.125) as a percentage rounded half up, the way people round: "13%", not the
+    "12%" of Python's half-to-even; "37,5%" with decimals=1."""
+    places = Decimal(1).scaleb(-decimals)
+    percent = (Decimal(str(fraction)) * 100).quantize(places, rounding=ROUND_HALF_UP)
+    return format_percent_vi(percent, decimals)
+
+
+def format_measured_vi(value: str, measure: str) -> str:
+    """A value with its unit of measure: "212.000 người", but "98,5%" for a percentage."""
+    if measure.strip() == "%":
+        return f"{value}%"
+    return f"{value} {measure}".strip()
 
 
 def ascii_slug(text: str) -> str:

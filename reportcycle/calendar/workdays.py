@@ -1,21 +1,27 @@
 """Vietnamese working days (DESIGN §6).
 
 The one calendar: Saturday and Sunday off, the `holidays` package's Vietnam calendar, the
-Government's announced 2024/2025 days (OFFICIAL_SWAPS, only where the library lacks them), then
-the province's configured overrides, which win over everything else.
+Government's announced swaps from regimes/calendar/vn-holidays.yaml (a data file extended each
+year; only where the library lacks them), then the province's configured overrides, which win
+over everything else.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import Enum
 from functools import cache
 from itertools import islice
+from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
 import holidays
+
+from reportcycle.calendar.swaps_file import DEFAULT_SWAPS_FILE, as_mapping, load_swaps_file
 
 
 @dataclass(frozen=True)
@@ -30,22 +36,28 @@ SWAP_DAY_OFF: Final = "nghỉ bù"
 CONFIGURED_DAY_OFF: Final = "ngày nghỉ theo cấu hình"
 
 
-# holidays 0.109 already has every one of these; pyproject allows >=0.50, which lacks all of
-# them (no 29 Tết, no adjacent National Day, no swaps, no make-up Saturdays). They only fill
-# gaps: where the library names a day, its name is kept.
-OFFICIAL_SWAPS: Final = DaySwaps(
-    days_off=MappingProxyType(
-        {
-            date(2024, 2, 8): SWAP_DAY_OFF,  # Tết 2024: 8–14/2
-            date(2024, 4, 29): SWAP_DAY_OFF,  # Công văn 2450/VPCP-KGVX: worked on Sat 4/5
-            date(2024, 9, 3): "Quốc khánh",  # 2/9 plus the adjacent day
-            date(2025, 1, 27): SWAP_DAY_OFF,  # Tết 2025: 25/1–2/2 (TB 6150/TB-LĐTBXH)
-            date(2025, 5, 2): SWAP_DAY_OFF,  # TB 6150/TB-LĐTBXH: worked on Sat 26/4
-            date(2025, 9, 1): "Quốc khánh",
-        }
-    ),
-    working_days=frozenset({date(2024, 5, 4), date(2025, 4, 26)}),
-)
+class _Default(Enum):
+    SWAPS = "the Government's swaps from regimes/calendar/vn-holidays.yaml"
+
+
+DEFAULT: Final = _Default.SWAPS
+
+
+def official_swaps(path: Path | None = None) -> DaySwaps:
+    """The Government's announced days off and make-up Saturdays, from the data file (a
+    secretariat adds each year's there). holidays 0.109 already has 2024–2025's; pyproject
+    allows >=0.50, which lacks them: they only fill gaps, the library's names are kept."""
+    loaded = load_swaps_file(path or DEFAULT_SWAPS_FILE)
+    return DaySwaps(
+        days_off=as_mapping(loaded.days_off),
+        working_days=frozenset(e.day for e in loaded.working_days),
+    )
+
+
+def __getattr__(name: str) -> DaySwaps:
+    if name == "OFFICIAL_SWAPS":  # the name earlier code and tests import
+        return official_swaps()
+    raise AttributeError(name)
 
 
 @cache
@@ -54,6 +66,16 @@ def _library_year(year: int) -> tuple[Mapping[date, str], frozenset[date]]:
     lib = holidays.country_holidays("VN", years=year, language="vi")
     days = MappingProxyType({d: str(name) for d, name in lib.items() if d.year == year})
     return days, frozenset(getattr(lib, "weekend_workdays", ()))
+
+
+def swaps_path() -> Path:
+    """The data file in use: REPORTCYCLE_HOLIDAYS_FILE if set (a site's own copy), else the
+    one in regimes/calendar/. Read when a calendar is made, never at import."""
+    return Path(os.environ.get("REPORTCYCLE_HOLIDAYS_FILE") or DEFAULT_SWAPS_FILE)
+
+
+def _official() -> DaySwaps:
+    return official_swaps(swaps_path())
 
 
 def _day(d: date) -> date:
@@ -75,13 +97,15 @@ class WorkCalendar:
         extra_working_days: Iterable[date] = (),
         years: Iterable[int] | None = None,
         *,
-        official_swaps: DaySwaps | None = OFFICIAL_SWAPS,
+        official_swaps: DaySwaps | None | _Default = DEFAULT,
     ) -> None:
         self._off = frozenset(_day(d) for d in extra_days_off)
         self._working = frozenset(_day(d) for d in extra_working_days)
         if both := self._off & self._working:
             listed = ", ".join(d.isoformat() for d in sorted(both))
             raise ValueError(f"days configured both as day off and as working day: {listed}")
+        if official_swaps is DEFAULT:
+            official_swaps = _official()
         self._swaps = official_swaps or DaySwaps()
         for year in years or ():  # preload; other years load on first use
             _library_year(year)
@@ -91,7 +115,7 @@ class WorkCalendar:
         cls,
         overrides: Mapping[str, Iterable[date | str]] | None = None,
         *,
-        official_swaps: DaySwaps | None = OFFICIAL_SWAPS,
+        official_swaps: DaySwaps | None | _Default = DEFAULT,
     ) -> WorkCalendar:
         """Build from a configuration mapping with keys `days_off` and `working_days`."""
         overrides = overrides or {}

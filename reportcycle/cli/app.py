@@ -6,7 +6,7 @@ import os
 
 import typer
 
-from reportcycle.cli import cycle, database, inbox, outbox, regime, report, serve
+from reportcycle.cli import calendar, cycle, database, inbox, outbox, regime, report, serve
 from reportcycle.demo import command as demo
 
 # No telemetry from the temporary Prefect server: these machines have no route out.
@@ -19,7 +19,7 @@ def build_app() -> typer.Typer:
         add_completion=False,
         help="Periodic reporting cycles: request, collect, chase, consolidate.",
     )
-    for group in (database, regime, cycle, inbox, outbox, report, serve, demo):
+    for group in (database, regime, calendar, cycle, inbox, outbox, report, serve, demo):
         group.register(app)
     return app
 

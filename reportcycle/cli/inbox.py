@@ -37,19 +37,30 @@ def collect(now: NowOption = None) -> None:
 def review_list(
     cycle: Annotated[str | None, typer.Option(help="only this cycle")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    rejected: Annotated[
+        bool, typer.Option("--rejected", help="also the messages refused without a person")
+    ] = False,
 ) -> None:
-    """Replies waiting for a decision, with why."""
+    """Replies waiting for a decision, with why (--rejected: and every refused message)."""
     from models.db import session
     from reportcycle.cli.views import review_table
-    from reportcycle.inbox.review import pending_reviews
+    from reportcycle.inbox.review import pending_reviews, rejected_messages
 
     migrate()
     with session() as db:
         rows = pending_reviews(db, cycle)
+        refused = rejected_messages(db, cycle)
+    if rejected:
+        rows += refused
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-    else:
-        review_table(out, rows)
+        return
+    review_table(out, rows)
+    if refused and not rejected:
+        out.print(
+            f"{len(refused)} message(s) were refused and their senders told why; "
+            "see them with `reportcycle review list --rejected`."
+        )
 
 
 def _decide(submission: int, accept: bool, note: str | None, now: str | None) -> None:

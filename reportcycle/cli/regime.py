@@ -8,6 +8,7 @@ import typer
 
 from reportcycle.cli.common import err, fail, out
 from reportcycle.regime.loading import RegimeError, load_regime
+from reportcycle.regime.schema import Regime
 
 
 def check(path: Path) -> None:
@@ -24,6 +25,28 @@ def check(path: Path) -> None:
         err.print(f"{len(exc.issues)} lỗi trong {path}", style="red")
         raise typer.Exit(1) from None
     regime_summary(out, loaded.regime)
+    _check_swaps(loaded.regime)
+
+
+def _check_swaps(regime: Regime) -> None:
+    """The national day swaps the regime's deadlines are computed on: checked too."""
+    from reportcycle.calendar.swaps_file import SwapsFileError, load_swaps_file
+    from reportcycle.calendar.workdays import swaps_path
+
+    try:
+        swaps = load_swaps_file(swaps_path())
+    except (SwapsFileError, OSError) as exc:
+        for line in str(exc).splitlines():
+            err.print(line, highlight=False, markup=False)
+        raise typer.Exit(1) from None
+    years = swaps.years()
+    span = f"{years[0]}–{years[-1]}" if years else "none"
+    local = len(regime.calendar.days_off) + len(regime.calendar.working_days)
+    out.print(
+        f"calendar: national swaps from {swaps.path} ({span}); {local} local override(s); "
+        "see the working days with `reportcycle calendar show YEAR --regime FILE`",
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:

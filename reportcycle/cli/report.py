@@ -83,8 +83,8 @@ def approve(
     except ValueError as exc:
         raise fail(str(exc)) from None
     code, draft = _decidable_draft(cycle, retry=retry)
-    if edited is not None and not edited.is_file():
-        raise fail(f"{edited}: không có tệp này")
+    if edited is not None and not changes:
+        _check_edited(code, edited)
     answer = Approval(
         decision="request_changes" if changes else "approve",
         comment=comment,
@@ -102,6 +102,22 @@ def approve(
         )
         return
     _print_final(code, draft, state)
+
+
+def _check_edited(code: str, edited: Path) -> None:
+    """A bad edited file is refused here, before the waiting run is given the decision: the
+    run keeps waiting, and the next `approve` (with a good file, or none) still works."""
+    from models.db import session
+    from reportcycle.lookup import find_cycle, regime_of
+    from reportcycle.report.approval import check_edited, read_edited
+    from reportcycle.report.errors import ConsolidationError
+
+    try:
+        with session() as db:
+            regime = regime_of(db, find_cycle(db, code))
+        check_edited(edited, read_edited(edited), regime)
+    except ConsolidationError as exc:
+        raise fail(str(exc)) from None
 
 
 def _decidable_draft(cycle: str, *, retry: bool) -> tuple[str, ReportVersion]:

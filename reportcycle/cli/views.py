@@ -11,6 +11,7 @@ from rich.table import Table
 from reportcycle.clock import VN_TZ
 from reportcycle.cycle.labels import NOT_RECEIVED, label
 from reportcycle.regime.schema import Regime
+from reportcycle.vietnamese import format_share_vi
 
 REPLY_STYLE = {"accepted": "green", "needs_review": "yellow", "rejected": "red"}
 STATUS_STYLE = {"sent": "green", "failed": "red", "uncertain": "yellow", "queued": "cyan"}
@@ -66,7 +67,7 @@ def status_table(console: Console, data: dict[str, Any]) -> None:
             else outcome,
             _local(reply["last_received_at"]),
             str(reply["versions"] or ""),
-            req["error"] or ("thiếu: " + ", ".join(reply["missing"]) if reply["missing"] else ""),
+            req["error"] or _reply_problem(reply),
         )
     console.print(table)
     totals = data["totals"]
@@ -74,7 +75,8 @@ def status_table(console: Console, data: dict[str, Any]) -> None:
         f"{totals['units']} đơn vị: yêu cầu đã gửi {totals['sent']}, gửi lỗi {totals['failed']}; "
         f"đã nhận trả lời {totals['received']}, đưa vào báo cáo {totals['counted']}, "
         f"trễ hạn {totals['late']}, chờ xem xét {totals['needs_review']}; "
-        f"tỷ lệ báo cáo {totals['reporting_rate']:.0%}, đúng hạn {totals['on_time_rate']:.0%}",
+        f"tỷ lệ báo cáo {format_share_vi(totals['reporting_rate'])}, "
+        f"đúng hạn {format_share_vi(totals['on_time_rate'])}",
         highlight=False,
     )
     report = data.get("report")
@@ -85,6 +87,14 @@ def status_table(console: Console, data: dict[str, Any]) -> None:
             f"({label(report['status'])}): {report['path']}",
             highlight=False,
         )
+
+
+def _reply_problem(reply: dict[str, Any]) -> str:
+    """What is wrong with the unit's reply: missing parts, and refused messages."""
+    parts = ["thiếu: " + ", ".join(reply["missing"])] if reply["missing"] else []
+    if reply.get("rejected"):
+        parts.append(f"{reply['rejected']} thư bị từ chối, xem `review list --rejected`")
+    return "; ".join(parts)
 
 
 def review_table(console: Console, rows: list[dict[str, Any]]) -> None:

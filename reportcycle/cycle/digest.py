@@ -20,6 +20,7 @@ from reportcycle.lookup import (
 from reportcycle.outbox.messages import make_message
 from reportcycle.outbox.queue import QueueItem, enqueue_many
 from reportcycle.regime.schema import Regime
+from reportcycle.vietnamese import format_share_vi
 
 
 def sent_rungs(db: Session, cycle: Cycle) -> dict[str, set[int]]:
@@ -69,8 +70,8 @@ def _digest_context(
         "rejected": _rejected_count(db, cycle),
         "escalated": _escalated(status, sent, regime),
         "waiting": _waiting(status, sent),
-        "reporting_rate": f"{totals['reporting_rate']:.0%}",
-        "on_time_rate": f"{totals['on_time_rate']:.0%}",
+        "reporting_rate": f"{format_share_vi(totals['reporting_rate'])}",
+        "on_time_rate": f"{format_share_vi(totals['on_time_rate'])}",
     }
 
 

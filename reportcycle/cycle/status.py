@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from models.db import session
 from models.inbound import ReviewState, Submission
 from models.tables import Cycle, CycleStatus, DataRequest, MessageStatus, OutboundMessage
+from reportcycle.cycle.inbound_status import inbound_by_request
 from reportcycle.lookup import counted_submission, find_cycle, submissions_by_request
 
 SCHEMA = "reportcycle.status/1"  # additions only: "reply" per unit, rates in totals
@@ -31,8 +32,13 @@ def cycle_status(db: Session, cycle: Cycle) -> dict[str, Any]:
         ).all()
     }
     versions = submissions_by_request(db, cycle)
+    inbound = inbound_by_request(db, cycle)
     units = [
-        {**_unit_row(r, messages.get(r.id)), "reply": _reply(versions.get(r.id or 0, []))}
+        {
+            **_unit_row(r, messages.get(r.id)),
+            "reply": _reply(versions.get(r.id or 0, []), inbound.get(r.id or 0, [])),
+            "messages": inbound.get(r.id or 0, []),
+        }
         for r in requests
     ]
     totals: dict[str, Any] = {"units": len(units)}
@@ -86,10 +92,11 @@ def _report(db: Session, cycle: Cycle) -> dict[str, Any] | None:
     }
 
 
-def _reply(versions: list[Submission]) -> dict[str, Any]:
+def _reply(versions: list[Submission], messages: list[dict[str, Any]]) -> dict[str, Any]:
     counted = counted_submission(versions)
     latest = versions[-1] if versions else None
-    outcome = None
+    # no version kept (every message refused): the last message's outcome, not "nothing"
+    outcome = messages[-1]["outcome"] if messages else None
     if latest is not None:
         outcome = {
             ReviewState.NONE: "accepted",
@@ -97,10 +104,12 @@ def _reply(versions: list[Submission]) -> dict[str, Any]:
             ReviewState.PENDING: "needs_review",
             ReviewState.REJECTED: "rejected",
         }[ReviewState(latest.review)]
+    arrived = [m["received_at"] for m in messages]
     return {
-        "received": bool(versions),
-        "first_received_at": versions[0].received_at.isoformat() if versions else None,
-        "last_received_at": latest.received_at.isoformat() if latest else None,
+        "received": bool(versions or messages),
+        "first_received_at": min(arrived, default=None),
+        "last_received_at": max(arrived, default=None),
+        "rejected": sum(1 for m in messages if m["outcome"] == "rejected"),
         "versions": len(versions),
         "outcome": outcome,
         "late": bool(versions) and versions[0].late,

@@ -29,6 +29,7 @@ from reportcycle.regime.loading import load_regime
 from reportcycle.report import drafts
 from reportcycle.report.texts import read_text_file, set_text
 from reportcycle.superior_request import SuperiorRequest
+from reportcycle.vietnamese import format_share_vi
 
 WEEKDAYS = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"]
 CONSOLIDATE_DAY, APPROVE_DAY = date(2024, 7, 1), date(2024, 7, 3)
@@ -240,7 +241,7 @@ class Scenario:
         on_time = round(totals["on_time_rate"] * totals["units"])
         self.out.print(
             f"Tỷ lệ báo cáo: {rate(totals, 'reporting_rate', 'counted')}; "
-            f"đúng hạn: {totals['on_time_rate']:.0%} ({on_time}/{totals['units']})",
+            f"đúng hạn: {format_share_vi(totals['on_time_rate'])} ({on_time}/{totals['units']})",
             highlight=False,
         )
         if self.final is not None:

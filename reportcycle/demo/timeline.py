@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from reportcycle.cli.common import out
 from reportcycle.clock import VN_TZ
+from reportcycle.vietnamese import format_share_vi
 
 FIRST_DAY, LAST_DAY = date(2024, 6, 17), date(2024, 7, 3)
 
@@ -34,4 +35,4 @@ def progress_bar() -> Progress:
 
 
 def rate(totals: dict[str, Any], key: str, part: str) -> str:
-    return f"{totals[key]:.0%} ({totals[part]}/{totals['units']})"
+    return f"{format_share_vi(totals[key])} ({totals[part]}/{totals['units']})"

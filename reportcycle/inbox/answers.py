@@ -3,6 +3,7 @@ secretariat when a person must look. Queued in the outbox like every other messa
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -20,12 +21,13 @@ from reportcycle.lookup import regime_of
 from reportcycle.outbox.messages import make_message, subject_tag
 from reportcycle.outbox.queue import QueueItem, enqueue_many
 from reportcycle.regime.schema import Regime
-from reportcycle.vietnamese import format_number_vi
+from reportcycle.vietnamese import format_measured_vi, format_number_vi
 
 REASONS_VI = {
     "unknown_sender": "địa chỉ gửi chưa được đăng ký cho đơn vị",
     "body_only": "nội dung nằm trong thân thư, không có phiếu đính kèm",
     "partial": "phiếu chưa điền đủ các mục hoặc số liệu",
+    "unreadable_figures": "có số liệu không đọc được là số",
     "legacy_encoding": "văn bản dùng bảng mã cũ (TCVN3/VNI) đã được chuyển đổi",
     "signals_disagree": "mã trong địa chỉ, tiêu đề và phiếu không trùng nhau",
     "internal_error": "hệ thống gặp lỗi khi đọc thư",
@@ -45,18 +47,21 @@ def queue_replies(
     submission: Submission | None,
     settings: Settings,
     now: datetime,
+    step: str = "",
 ) -> None:
-    """Queue what this outcome calls for; idempotent per inbound message and kind."""
+    """Queue what this outcome calls for; idempotent per inbound message, kind and `step` (a
+    person's decision after review is a step of its own: its receipt is a new message, not the
+    "under review" one the collector sent)."""
     cycle = db.get(Cycle, outcome.request.cycle_id) if outcome.request else None
     regime = regime_of(db, cycle) if cycle else None
     if outcome.status == "rejected" and outcome.sender:
         context = _rejection_context(outcome, inbound, regime)
-        _queue(db, settings, now, inbound, "rejection", outcome.sender, context)
+        _queue(db, settings, now, inbound, "rejection", outcome.sender, context, step=step)
     trusted = "unknown_sender" not in outcome.review_reasons
     if submission is not None and cycle is not None and regime is not None and trusted:
         assert outcome.sender is not None
         context = _receipt_context(outcome, inbound, submission, cycle, regime)
-        _queue(db, settings, now, inbound, "receipt", outcome.sender, context)
+        _queue(db, settings, now, inbound, "receipt", outcome.sender, context, step=step)
     if outcome.status == "needs_review":
         context = _review_context(outcome, inbound, submission, cycle)
         to = settings.secretariat_address
@@ -73,6 +78,7 @@ def _queue(
     context: dict[str, Any],
     *,
     threaded: bool = True,
+    step: str = "",
 ) -> None:
     headers = {}
     if threaded and inbound.message_id:
@@ -91,7 +97,7 @@ def _queue(
         headers=headers,
     )
     item = QueueItem(
-        f"inbound/{inbound.id}/{kind}", kind, message, inbound.cycle_id, inbound.request_id
+        f"inbound/{inbound.id}/{kind}{step}", kind, message, inbound.cycle_id, inbound.request_id
     )
     enqueue_many(db, [item], now=now)
 
@@ -111,10 +117,18 @@ def _rejection_context(
     return {
         **_base(regime, outcome),
         "addressee": outcome.request.unit_name if outcome.request else outcome.sender,
-        "their_subject": outcome.subject or "(không có tiêu đề)",
+        "their_subject": _without_tag(outcome.subject) or "(không có tiêu đề)",
         "received_text": received_text(inbound.received_at),
         "explanation": outcome.explanation,
     }
+
+
+def _without_tag(subject: str) -> str:
+    """Their subject less our "[RC-…]" tag: the template adds it once ("[RC-x] [RC-x]" else)."""
+    return " ".join(_TAG.sub(" ", subject).split())
+
+
+_TAG = re.compile(r"\[RC-[a-z2-7]{20}\]", re.IGNORECASE)
 
 
 def _receipt_context(
@@ -135,20 +149,13 @@ def _receipt_context(
                     "tables": sum(b["type"] == "table" for b in blocks),
                 }
             )
-    indicators = [
-        {
-            "label": regime.indicator(code).label,
-            "measure": regime.indicator(code).measure,
-            "value": _value_text(v),
-        }
-        for code, v in submission.indicators.items()
-        if v["raw"]
-    ]
+    indicators, unreadable = _indicator_lines(submission, regime)
     missing = [
         f"Mục {c}. {regime.section(c).title.format(**variables)}"
         for c in submission.missing_sections
     ]
     missing += [f"Số liệu: {regime.indicator(c).label}" for c in submission.missing_indicators]
+    missing += unreadable
     return {
         **_base(regime, outcome),
         "unit_name": request.unit_name,
@@ -181,11 +188,39 @@ def _review_context(
     }
 
 
-def _value_text(value: dict[str, Any]) -> str:
-    if value["value"] is None:
-        return (
-            f"{value['raw']} (chưa đọc được: {value['problem']})"
-            if value["problem"]
-            else value["raw"]
+def _indicator_lines(
+    submission: Submission, regime: Regime
+) -> tuple[list[dict[str, str]], list[str]]:
+    """The figures read ("Số liệu đã đọc"), and those that could not be, for "Còn thiếu": a
+    figure we could not read is not one we have."""
+    read, unreadable = [], []
+    for code, value in submission.indicators.items():
+        if not value["raw"]:
+            continue
+        indicator = regime.indicator(code)
+        if value.get("problem"):
+            unreadable.append(
+                f"Số liệu: {indicator.label}: “{value['raw']}” chưa đọc được "
+                f"({_vietnamese(value['problem'])}); đề nghị ghi lại bằng chữ số, ví dụ "
+                "“1.234” hoặc “12,5”"
+            )
+            continue
+        if value["value"] is None:  # a text indicator: the unit's words
+            raw = value["raw"]
+            read.append({"label": indicator.label, "value": raw, "measure": "", "shown": raw})
+            continue
+        number = format_number_vi(Decimal(value["value"]))
+        read.append(
+            {
+                "label": indicator.label,
+                "value": number,
+                "measure": indicator.measure,
+                "shown": format_measured_vi(number, indicator.measure),
+            }
         )
-    return format_number_vi(Decimal(value["value"]))
+    return read, unreadable
+
+
+def _vietnamese(problem: str) -> str:
+    """The Vietnamese half of a "vi / en" message: the unit reads Vietnamese."""
+    return problem.split(" / ")[0].strip()

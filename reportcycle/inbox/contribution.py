@@ -61,12 +61,10 @@ class Contribution:
         reasons = []
         if self.kind == "body":
             reasons.append("body_only")
-        if (
-            self.missing_sections
-            or self.missing_indicators
-            or any(v["problem"] for v in self.indicators.values())
-        ):
+        if self.missing_sections or self.missing_indicators:
             reasons.append("partial")
+        if any(v["problem"] for v in self.indicators.values()):
+            reasons.append("unreadable_figures")
         if self.legacy_encoding:
             reasons.append("legacy_encoding")
         return reasons
@@ -176,6 +174,10 @@ def from_form(files: Files, request: RequestRef) -> Contribution:
         out.sections[code] = [_block_json(b) for b in form.sections.get(code, [])]
     for code in request.indicator_codes:
         value = form.indicators.get(code)
+        if code in request.text_indicator_codes:  # words ("Tốt"), never read as a number
+            raw = value.raw if value else ""
+            out.indicators[code] = {"raw": raw, "value": None, "problem": None}
+            continue
         out.indicators[code] = {
             "raw": value.raw if value else "",
             "value": None if value is None or value.value is None else str(value.value),

@@ -63,6 +63,8 @@ class Outcome:
     contribution: Contribution | None = None
     review_reasons: list[str] = field(default_factory=list)
     late: bool = False
+    signals: list[dict[str, Any]] = field(default_factory=list)  # which signal said what
+    signals_text: str = ""  # the same for the reviewer, Vietnamese
 
 
 def process_message(
@@ -92,6 +94,8 @@ def process_message(
     match = match_request(
         message, lookup, reply_local_part, files.form.token if files.form else None
     )
+    base.signals = [s.as_json() for s in match.signals]
+    base.signals_text = match.verdict()
     if match.request is None:
         return _with(base, "rejected", match.reason, match.explanation)
     request = match.request

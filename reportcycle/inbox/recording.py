@@ -34,6 +34,8 @@ def record_outcome(
             **inbound.details,
             "review_reasons": outcome.review_reasons,
             "late": outcome.late,
+            "signals": outcome.signals,
+            "signals_text": outcome.signals_text,
         },
     }
     moved = db.execute(

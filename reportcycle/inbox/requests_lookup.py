@@ -7,6 +7,7 @@ from sqlmodel import Session, col, select
 from models.db import session
 from models.tables import Cycle, CycleStatus, DataRequest, OutboundMessage, Unit
 from reportcycle.inbox.matching import RequestRef
+from reportcycle.lookup import regime_of
 
 
 class DbLookup:
@@ -31,8 +32,11 @@ class DbLookup:
                 requests = db.exec(
                     select(DataRequest).where(col(DataRequest.cycle_id).in_(list(cycles)))
                 ).all()
+                texts = {cid: _text_indicators(db, c) for cid, c in cycles.items()}
                 self._by_token = {
-                    r.token: _make_ref(r, cycles[r.cycle_id], units.get(r.unit_id))
+                    r.token: _make_ref(
+                        r, cycles[r.cycle_id], units.get(r.unit_id), texts[r.cycle_id]
+                    )
                     for r in requests
                 }
         return self._by_token
@@ -58,10 +62,17 @@ def request_ref(db: Session, request: DataRequest) -> RequestRef | None:
     cycle = db.get(Cycle, request.cycle_id)
     if cycle is None or cycle.status == CycleStatus.CLOSED:
         return None  # a closed cycle takes no more replies: its token no longer matches
-    return _make_ref(request, cycle, db.get(Unit, request.unit_id))
+    return _make_ref(request, cycle, db.get(Unit, request.unit_id), _text_indicators(db, cycle))
 
 
-def _make_ref(request: DataRequest, cycle: Cycle, unit: Unit | None) -> RequestRef:
+def _text_indicators(db: Session, cycle: Cycle) -> tuple[str, ...]:
+    """The cycle's indicators answered in words: their cells are read as text, not numbers."""
+    return tuple(i.code for i in regime_of(db, cycle).indicators if i.value_type == "text")
+
+
+def _make_ref(
+    request: DataRequest, cycle: Cycle, unit: Unit | None, text_codes: tuple[str, ...] = ()
+) -> RequestRef:
     emails = {
         *request.to_addresses,
         *(unit.emails if unit else []),
@@ -79,4 +90,5 @@ def _make_ref(request: DataRequest, cycle: Cycle, unit: Unit | None) -> RequestR
         tuple(request.section_codes),
         tuple(request.indicator_codes),
         request.deadline,
+        tuple(c for c in request.indicator_codes if c in text_codes),
     )

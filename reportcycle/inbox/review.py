@@ -48,10 +48,49 @@ def _submission_row(s: Submission, m: InboundMessage, r: DataRequest, c: Cycle) 
         "sender": m.from_address,
         "subject": m.subject,
         "kind": s.kind,
-        "reasons": [REASONS_VI.get(x, x) for x in (s.review_reason or "").split(",") if x],
+        "reasons": [_reason(x, m) for x in (s.review_reason or "").split(",") if x],
         "missing": s.missing_sections + s.missing_indicators,
+        "signals": (m.details or {}).get("signals") or [],
         "warnings": s.warnings,
     }
+
+
+def _reason(code: str, m: InboundMessage) -> str:
+    """The reason in words; for disagreeing signals, which signal said what."""
+    text = REASONS_VI.get(code, code)
+    said = (m.details or {}).get("signals_text")
+    return f"{text}: {said}" if code == "signals_disagree" and said else text
+
+
+def rejected_messages(db: Session, cycle_code: str | None = None) -> list[dict[str, Any]]:
+    """Messages refused without a person (a macro file, an empty form, an unknown token…):
+    nothing to decide, but the secretariat sees each one, for which unit, and why."""
+    query = (
+        select(InboundMessage, DataRequest, Cycle)
+        .join(DataRequest, col(DataRequest.id) == col(InboundMessage.request_id), isouter=True)
+        .join(Cycle, col(Cycle.id) == col(InboundMessage.cycle_id), isouter=True)
+        .where(col(InboundMessage.status) == InboundStatus.REJECTED)
+        .order_by(col(InboundMessage.id))
+    )
+    if cycle_code:
+        query = query.where(col(Cycle.code) == cycle_code)
+    return [
+        {
+            "id": None,
+            "message": m.id,
+            "unit": r.unit_code if r else None,
+            "unit_name": r.unit_name if r else None,
+            "cycle": c.code if c else None,
+            "received_at": m.received_at.isoformat(),
+            "sender": m.from_address,
+            "subject": m.subject,
+            "kind": "rejected",
+            "reasons": [m.explanation or m.reason or ""],
+            "missing": [],
+            "warnings": [],
+        }
+        for m, r, c in db.exec(query).all()
+    ]
 
 
 def _failed_messages(db: Session) -> list[dict[str, Any]]:
@@ -103,6 +142,7 @@ def decide(
         submission=submission if accept else None,
         settings=settings,
         now=now,
+        step="/reviewed",
     )
     audit(
         db,

@@ -68,7 +68,7 @@ def load_regime(path: str | Path) -> LoadedRegime:
     try:
         regime = Regime.model_validate(data)
     except ValidationError as exc:
-        fields = [_issue(name, lines, e) for e in exc.errors()]
+        fields = [_issue(name, lines, e) for e in _root_errors(exc.errors())]
         seen = {i.field for i in fields}
         raise RegimeError(fields + [i for i in issues if i.field not in seen]) from exc
     if issues:
@@ -121,6 +121,32 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     return out or "(file)"
 
 
+def _root_errors(errors: list[Any]) -> list[Any]:
+    """Without the errors that only follow from another: a list left "too short" because its
+    one item was invalid says nothing the item's own error does not."""
+    locs = [tuple(e["loc"]) for e in errors]
+    return [
+        e
+        for e in errors
+        if not (
+            e["type"] == "too_short"
+            and any(o[: len(e["loc"])] == tuple(e["loc"]) and o != tuple(e["loc"]) for o in locs)
+        )
+    ]
+
+
+_PATTERN_MESSAGES = {
+    "email": "not an email address; expected name@domain, e.g. sotuphap@binhdinh.gov.vn",
+    "code": "not a code; use letters, digits and _ . - (e.g. SNV, 2.1, 3a), at most 40",
+}
+
+
+def _pattern_message(loc: tuple[Any, ...]) -> str:
+    named = [p for p in loc if isinstance(p, str)]
+    kind = "email" if named and "email" in named[-1] else "code"
+    return _PATTERN_MESSAGES[kind]
+
+
 def _issue(path: str, lines: dict[tuple[Any, ...], int], error: Any) -> RegimeIssue:
     loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     kind = error["type"]
@@ -128,6 +154,8 @@ def _issue(path: str, lines: dict[tuple[Any, ...], int], error: Any) -> RegimeIs
         message = "unknown field; check its spelling against the regime format in README.md"
     elif kind == "missing":
         message = "required field is missing"
+    elif kind == "string_pattern_mismatch":
+        message = f"{_pattern_message(loc)} (got {error['input']!r})"
     else:
         message = error["msg"]
         if "input" in error and not isinstance(error["input"], dict | list):

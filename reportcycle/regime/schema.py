@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from reportcycle.calendar.periods import PeriodKind
+from reportcycle.regime.aggregates import is_percent_measure
 
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=40)]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")]
@@ -27,6 +28,8 @@ class Aggregate(StrEnum):
     SUM = "sum"
     LIST = "list"  # one value per unit, in the regime's unit order
     LATEST = "latest"
+    MEAN = "mean"  # the units' values averaged (a percentage each unit reports)
+    RATE = "rate"  # Σ numerator / Σ denominator × 100 over the units: a province-level rate
 
 
 class IssuingBody(Strict):
@@ -73,6 +76,12 @@ class Indicator(Strict):
     section: Code
     value_type: Literal["integer", "decimal", "text"] = "integer"
     aggregate: Aggregate = Aggregate.SUM
+    numerator: Code | None = None  # for `rate`: the indicators counted above and below the line
+    denominator: Code | None = None
+
+    @property
+    def is_percentage(self) -> bool:
+        return is_percent_measure(self.measure)
 
 
 class UnitSpec(Strict):

@@ -79,11 +79,32 @@ def decide(
         return draft
     edited = _read_edited(decision.edited) if decision.edited else None
     regime = regime_of(db, cycle)
+    if edited is not None and decision.edited is not None:
+        check_edited(decision.edited, edited, regime)  # before the number is taken
     on = decision.at.astimezone(VN_TZ).date()
     number = issue_number(db, cycle, regime, on=on, at=decision.at)
     db.commit()  # the number is taken for good: a rerun after a crash reuses it
     checkpoint("after_number")
     return _issue_final(db, cycle, regime, draft, decision, number, edited, settings=settings)
+
+
+def check_edited(path: Path, data: bytes, regime: Regime) -> None:
+    """Refuse an edited DOCX that cannot be made final, naming the file and what it lacks."""
+    from reportcycle.report.finalize import edited_problem
+
+    problem = edited_problem(data, place=regime.issuer.place)
+    if problem is not None:
+        raise ConsolidationError(
+            f"{path}: {problem}. Sửa tệp (hoặc tải lại dự thảo) rồi chạy lại `approve`; "
+            "dự thảo vẫn chờ phê duyệt, chưa lấy số / fix the file (or start again from the "
+            "draft) and run `approve` again; the draft still awaits its decision, no number "
+            "was taken"
+        )
+
+
+def read_edited(path: Path) -> bytes:
+    """The edited DOCX's bytes, or a ConsolidationError saying why it cannot be one."""
+    return _read_edited(path)
 
 
 def _read_edited(path: Path) -> bytes:

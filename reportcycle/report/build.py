@@ -66,7 +66,7 @@ def _final_sections(draft: ReportContext) -> tuple[ReportSection, ...]:
 
 
 def build_report_context(
-    gathered: Gathered, *, draft_label: str | None = None
+    gathered: Gathered, *, draft_label: str | None = None, drafted_on: date | None = None
 ) -> tuple[ReportContext, dict[str, object]]:
     """The draft of the report, and a summary of it for the audit trail and the artifacts."""
     regime, cycle = gathered.regime, gathered.cycle
@@ -84,7 +84,7 @@ def build_report_context(
         supervisor=regime.issuer.supervisor,
         issuer=regime.issuer.header,
         number_line=f"Số: {BLANK_NUMBER}/{regime.issuer.symbol}",
-        place_date=_draft_place_date(regime.issuer.place, cycle),
+        place_date=_draft_place_date(regime.issuer.place, drafted_on or _opened_on(cycle)),
         doc_type="BÁO CÁO",
         summary=title,
         opening=render("report-opening.txt", sentence_vars).strip(),
@@ -108,6 +108,8 @@ def _sentence_vars(cycle: Cycle, regime: Regime, title: str) -> dict[str, object
     requester = cycle.request_from or (regime.requester.name if regime.requester else None)
     return {
         "basis": _basis(cycle, regime),
+        "periodic": not (cycle.request_ref and cycle.request_date and cycle.request_from),
+        "regime_requester": regime.requester.name if regime.requester else None,
         "title": title,
         "subject": lower_first(title),
         "issuer_short": regime.issuer.short_name,
@@ -142,9 +144,7 @@ def _sections(
     level: int,
     parent: str,
 ) -> list[ReportSection]:
-    title = nfc(section.title.format(**title_vars))
-    label = section.code[len(parent) :] if parent and section.code.startswith(parent) else ""
-    heading = f"{label}) {title}" if level > 1 and label else f"{section.code}. {title}"
+    heading = section_heading(section.code, nfc(section.title.format(**title_vars)), parent)
     if section.subsections:
         children = [
             s
@@ -217,10 +217,24 @@ def _basis(cycle: Cycle, regime: Regime) -> str:
         return SuperiorRequest(
             ref=cycle.request_ref, date=cycle.request_date, sender=cycle.request_from
         ).sentence()
-    return f"chế độ báo cáo định kỳ ({regime.name})"
+    return "chế độ báo cáo định kỳ theo quy định"
 
 
-def _draft_place_date(place: str, cycle: Cycle) -> str:
-    # A draft leaves the day blank for the clerk; month and year of the report deadline's
-    # month would be a guess, so the draft shows the period's year and "…".
-    return f"{place}, ngày      tháng      năm {cycle.window_end.year}"
+def section_heading(code: str, title: str, parent: str) -> str:
+    """ "3. Kết quả", "a) Đào tạo" for a lettered subsection "3a", "2.1. Cải cách thể chế" for a
+    dotted one (its full code: ".1)" would read as a broken heading)."""
+    label = code[len(parent) :] if parent and code.startswith(parent) else ""
+    if label.isalpha():
+        return f"{label}) {title}"
+    return f"{code}. {title}"
+
+
+def _opened_on(cycle: Cycle) -> date:
+    return cycle.opened_at.date() if cycle.opened_at else cycle.window_end
+
+
+def _draft_place_date(place: str, drafted_on: date) -> str:
+    # A draft leaves the day and month blank for the clerk, who dates it on the day of issue;
+    # the year is the year the draft is made (a Q4 report drafted in February is dated in the
+    # new year), never the period's.
+    return f"{place}, ngày      tháng      năm {drafted_on.year}"

@@ -40,7 +40,9 @@ def make_draft(
         return made, False
     version = next_version(db, cycle)
     label = f"DỰ THẢO lần {version} — {now.astimezone(VN_TZ):%d/%m/%Y %H:%M}"
-    ctx, summary = build_report_context(gather(db, cycle), draft_label=label)
+    ctx, summary = build_report_context(
+        gather(db, cycle), draft_label=label, drafted_on=now.astimezone(VN_TZ).date()
+    )
     docx = render_docx(ctx)
     _supersede_awaiting(db, cycle)
     row = ReportVersion(

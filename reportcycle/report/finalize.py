@@ -46,10 +46,22 @@ _ERRORS = {
         'no paragraph starting with "Số:" (the document number, top left) was found',
     ),
     "place_date": (
-        "Không tìm thấy dòng địa danh, ngày tháng năm (“Đồng Nai, ngày … tháng … năm …”)",
-        'no place-and-date line ("Đồng Nai, ngày … tháng … năm …") was found',
+        "Không tìm thấy dòng địa danh, ngày tháng năm (“{place}, ngày … tháng … năm …”, ở khối "
+        "tiêu đề bên phải)",
+        'no place-and-date line ("{place}, ngày … tháng … năm …", top right) was found',
     ),
 }
+
+
+def edited_problem(docx: bytes, *, place: str) -> str | None:
+    """What an edited draft lacks to be made final (Vietnamese / English), or None: checked
+    before a number is taken, so a bad file costs nothing and the draft stays approvable."""
+    try:
+        stand_in = f"{place}, ngày 01 tháng 01 năm 2000"
+        finalize_edited(docx, number_line="Số: 00", place_date=stand_in)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def finalize_edited(
@@ -68,7 +80,7 @@ def finalize_edited(
     ):
         found = next((p for p in paragraphs if matches(_text(p))), None)
         if found is None:
-            raise ValueError(_message(kind))
+            raise ValueError(_message(kind).format(place=place_date.split(",")[0]))
         _replace_text(found, unicodedata.normalize("NFC", text))
     _remove_comments(document)
     draft_styles = _style_ids(document, {st.DRAFT_LABEL, st.EMPTY_NOTE})

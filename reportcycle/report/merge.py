@@ -19,7 +19,8 @@ from typing import Any
 
 from reportcycle.regime.schema import Aggregate, Indicator
 from reportcycle.report.context import Block, Para, TableBlock
-from reportcycle.vietnamese import format_number_vi, nfc
+from reportcycle.report.rates import mean_value, rate_value
+from reportcycle.vietnamese import format_number_vi, format_percent_vi, nfc
 
 NEAR_DUPLICATE = 0.9  # SequenceMatcher ratio from which two paragraphs are "almost the same"
 _SHINGLE = 3  # words per shingle in the candidate index
@@ -183,6 +184,9 @@ def indicator_table(
         notes.extend(_unreadable_notes(indicator, given))
         usable = [(c, v) for c, v in given if not v.get("problem")]
         sources.extend(c.unit_name for c, _ in usable if c.unit_name not in sources)
+        if indicator.aggregate in (Aggregate.MEAN, Aggregate.RATE):
+            rows.append(computed_row(number, indicator, usable, contributions))
+            continue
         indicator_rows, indicator_notes = _indicator_rows(number, indicator, usable)
         rows.extend(indicator_rows)
         notes.extend(indicator_notes)
@@ -265,7 +269,25 @@ def _shown(indicator: Indicator, value: Mapping[str, Any]) -> str:
     number = _number(value)
     if indicator.value_type == "text" or number is None:
         return normalise(str(value.get("raw") or value.get("value") or ""))
-    return format_number_vi(number)
+    return format_percent_vi(number) if indicator.is_percentage else format_number_vi(number)
+
+
+def computed_row(
+    number: int,
+    indicator: Indicator,
+    usable: Sequence[_Given],
+    contributions: Sequence[UnitContribution],
+) -> _Row:
+    """The one row of a mean or a rate: the value and how many units it is computed over."""
+    if indicator.aggregate == Aggregate.RATE:
+        value, counted = rate_value(indicator, contributions)
+    else:
+        value, counted = mean_value(indicator, [v for _, v in usable])
+    label = (str(number), indicator.label, indicator.measure)
+    if not counted:
+        return (*label, "chưa có số liệu", "")
+    shown = value + "%" if indicator.is_percentage else value
+    return (*label, shown, f"{counted} đơn vị")
 
 
 def _sum(indicator: Indicator, usable: Sequence[_Given]) -> tuple[str, list[UnitContribution]]:

@@ -212,3 +212,23 @@ def test_two_concurrent_chase_runs_send_each_reminder_once(settings: Settings) -
     )
     assert len(delivered) == 8
     assert set(delivered.values()) == {1}
+
+
+def test_the_digest_rounds_rates_half_up_as_people_do(settings: Settings) -> None:
+    open_reference_cycle(_at(OPENED, 8))
+    request = _request("DPTTH")
+    form = reference.filled_form("DPTTH", request.token)
+    deliver(
+        settings.inbox_maildir,
+        reply_with_form(token=request.token, sender="dptth@example.org", form=form),
+    )
+    collect_mail(_at(date(2024, 6, 18), 7))
+    queue_reminders(_at(date(2024, 6, 18), 8))
+    send_outbox(_at(date(2024, 6, 18), 8))
+    (digest,) = [
+        m
+        for m in maildir_messages(settings.sent_maildir)
+        if str(m["Subject"]).startswith("[reportcycle] Tình hình")
+    ]
+    text = digest.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "1/8 đơn vị (tỷ lệ báo cáo 13%, đúng hạn 13%)" in text  # 12,5% → 13%, not 12%

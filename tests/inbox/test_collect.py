@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pytest
@@ -19,7 +20,13 @@ from reportcycle.inbox.collect import collect_mail
 from reportcycle.inbox.review import decide, pending_reviews
 from reportcycle.lookup import find_cycle
 from reportcycle.outbox.sending import send_outbox
-from tests.factories import deliver, maildir_messages, open_reference_cycle, reply_with_form
+from tests.factories import (
+    deliver,
+    maildir_messages,
+    open_reference_cycle,
+    reply_with_form,
+    run_cli,
+)
 
 CODE = "dong-nai-ttdn-6-thang-2024-H1"
 BEFORE_DEADLINE = datetime(2024, 6, 19, 9, 30, tzinfo=VN_TZ)
@@ -164,6 +171,24 @@ def test_unknown_sender_waits_for_review_then_counts_when_accepted(settings: Set
     assert len(_sent_to(settings, "nva.personal@gmail.example")) == 1  # the receipt
 
 
+@pytest.mark.slow
+def test_review_accept_from_the_cli_sends_the_unit_its_receipt(settings: Settings) -> None:
+    open_reference_cycle()
+    form = _form("DPTTH", {"3b": DPTTH_TEXT}, {"trang_mxh": "05"})  # partial: it waits
+    deliver(settings.inbox_maildir, _dptth_reply(form=form))
+    assert _collect() == {"needs_review": 1}
+    assert len(_sent_to(settings, "dptth@example.org")) == 2  # request, "under review" receipt
+    with session() as db:
+        (row,) = pending_reviews(db)
+    done = run_cli("review", "accept", str(row["id"]), "--now", "2024-06-19T10:00")
+    assert done.returncode == 0, done.stderr
+    assert "(1 message(s) sent)" in done.stdout
+    receipts = _sent_to(settings, "dptth@example.org")[1:]
+    assert len(receipts) == 2
+    text = receipts[-1].get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+    assert "đang được cán bộ tổng hợp kiểm tra" not in text
+
+
 def test_text_in_the_body_goes_to_the_units_section_for_review(settings: Settings) -> None:
     open_reference_cycle()
     request = _request("SVHTTDL")
@@ -267,6 +292,26 @@ def test_partially_filled_form_waits_for_review_and_the_receipt_says_what_is_mis
     assert "Số người đăng ký kênh YouTube của đơn vị" in text
 
 
+def test_an_unreadable_figure_is_asked_for_again_in_vietnamese_not_listed_as_read(
+    settings: Settings,
+) -> None:
+    open_reference_cycle()
+    form = _form("DPTTH", {"3b": DPTTH_TEXT}, {**DPTTH_VALUES, "trang_mxh": "khoảng năm trang"})
+    deliver(settings.inbox_maildir, _dptth_reply(form=form))
+    assert _collect() == {"needs_review": 1}
+    with session() as db:
+        (message,) = db.exec(select(InboundMessage)).all()
+    assert message.reason == "unreadable_figures"  # not "partial": nothing is missing
+    (receipt,) = _sent_to(settings, "dptth@example.org")[1:]
+    text = receipt.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+    read, _, wanted = text.partition("Còn thiếu:")
+    assert "khoảng năm trang" not in read
+    assert "- Số người theo dõi trang facebook chính của đơn vị: 212.000 người" in read
+    assert "“khoảng năm trang” chưa đọc được" in wanted
+    assert "is not a number" not in text
+    assert "có số liệu không đọc được là số" in text
+
+
 def test_macro_enabled_and_oversized_attachments_are_refused(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -291,6 +336,40 @@ def test_macro_enabled_and_oversized_attachments_are_refused(
             m.reason for m in db.exec(select(InboundMessage).order_by(InboundMessage.id)).all()
         ]  # type: ignore[arg-type]
     assert reasons == ["macro", "attachment_too_large"]
+    rejections = [str(m["Subject"]) for m in _sent_to(settings, "dptth@example.org")[1:]]
+    assert len(rejections) == 2
+    for subject in rejections:
+        assert subject.count(f"[RC-{token}]") == 1, subject
+    unit = _unit(_status(), "DPTTH")
+    assert unit["reply"]["received"] is True  # type: ignore[index]
+    assert unit["reply"]["outcome"] == "rejected"  # type: ignore[index]
+    assert unit["reply"]["rejected"] == 2  # type: ignore[index]
+    assert [m["reason"] for m in unit["messages"]] == ["macro", "attachment_too_large"]  # type: ignore[index]
+    assert "vượt giới hạn" in unit["messages"][1]["explanation"]  # type: ignore[index]
+
+
+@pytest.mark.slow
+def test_refused_messages_are_listed_per_unit_by_review_list(settings: Settings) -> None:
+    open_reference_cycle()
+    token = _request("DPTTH").token
+    for n in range(3):
+        deliver(
+            settings.inbox_maildir,
+            reply_with_form(
+                token=token, sender="dptth@example.org", form=b"PK\x03\x04", filename=f"{n}.docm"
+            ),
+        )
+    assert _collect() == {"rejected": 3}
+    plain = run_cli("review", "list")
+    assert "3 message(s) were refused" in plain.stdout
+    done = run_cli("review", "list", "--rejected", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert [(r["unit"], r["kind"]) for r in rows] == [("DPTTH", "rejected")] * 3
+    status = json.loads(run_cli("status", CODE, "--json").stdout)
+    (unit,) = [u for u in status["units"] if u["unit"] == "DPTTH"]
+    assert (unit["reply"]["received"], unit["reply"]["outcome"]) == (True, "rejected")
+    assert len(unit["messages"]) == 3
 
 
 def test_auto_replies_are_recorded_and_not_answered(settings: Settings) -> None:

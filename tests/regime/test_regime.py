@@ -127,3 +127,61 @@ def test_decomposed_vietnamese_is_normalised_to_nfc(tmp_path: Path) -> None:
     regime = load_regime(_write(tmp_path, text)).regime
     assert regime.units[0].name == "Sở Ngoại vụ"
     assert unicodedata.is_normalized("NFC", regime.units[0].name)
+
+
+SECOND_REGIME = REFERENCE_REGIME.parent / "binh-dinh-cchc-quy.yaml"
+
+
+def _second(tmp_path: Path, old: str, new: str) -> list[str]:
+    text = SECOND_REGIME.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "binh-dinh.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(RegimeError) as caught:
+        load_regime(path)
+    return [str(i) for i in caught.value.issues]
+
+
+def test_the_second_regime_loads_with_dotted_sections_rates_and_text() -> None:
+    regime = load_regime(SECOND_REGIME).regime
+    assert len(regime.units) == 14
+    assert [s.code for s in regime.sections] == ["1", "2", "3", "4", "5"]
+    assert "2.1" in [s.code for s in regime.leaf_sections()]
+    rate = regime.indicator("ty_le_dung_han")
+    assert (rate.aggregate, rate.numerator, rate.denominator, rate.is_percentage) == (
+        "rate",
+        "hs_dung_han",
+        "hs_tiep_nhan",
+        True,
+    )
+    assert regime.indicator("tu_danh_gia").value_type == "text"
+    assert next(u for u in regime.units if u.code == "STC").emails == (
+        "sotaichinh@example.org",
+        "sokhdt@example.org",
+    )
+
+
+def test_a_sum_of_percentages_is_refused(tmp_path: Path) -> None:
+    (issue,) = _second(tmp_path, "    aggregate: mean\n", "    aggregate: sum\n")
+    assert ":99: indicators[4].aggregate: indicator 'ty_le_truc_tuyen' is a percentage" in issue
+    assert "use `aggregate: rate`" in issue
+
+
+def test_a_rate_needs_a_known_numerator_and_denominator(tmp_path: Path) -> None:
+    issues = _second(tmp_path, "    numerator: hs_dung_han\n", "    numerator: hs_dung_han_x\n")
+    assert issues == [
+        f"{tmp_path / 'binh-dinh.yaml'}:92: indicators[3].numerator: unknown indicator "
+        "'hs_dung_han_x'; expected one of ['hs_dung_han', 'hs_tiep_nhan', 'tu_danh_gia', "
+        "'ty_le_truc_tuyen', 'vb_qppl']"
+    ]
+    (issue,) = _second(tmp_path, "    denominator: hs_tiep_nhan\n", "")
+    assert "`aggregate: rate` needs `denominator:`" in issue
+
+
+def test_a_bad_email_is_one_plain_error_without_a_regex(tmp_path: Path) -> None:
+    (issue,) = _second(tmp_path, "[sotuphap@example.org]", "[sotuphap@example]")
+    assert issue.endswith(
+        ":118: units[1].emails[0]: not an email address; expected name@domain, "
+        "e.g. sotuphap@binhdinh.gov.vn (got 'sotuphap@example')"
+    )
+    assert "^[" not in issue

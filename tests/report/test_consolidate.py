@@ -417,3 +417,30 @@ def test_a_secretariat_section_falls_back_to_its_lead_units_text() -> None:
     assert first.empty_note is not None
     assert "hoặc chờ Sở Ngoại vụ gửi" in first.empty_note
     assert "1" in summary["empty_sections"]  # type: ignore[operator]
+
+
+def test_a_bad_edited_file_takes_no_number_and_leaves_the_draft_awaiting(
+    settings: Settings, tmp_path: Path
+) -> None:
+    open_reference_cycle()
+    draft = _draft(settings)
+    bad = tmp_path / "da-sua.docx"
+    document = Document(io.BytesIO(draft.docx))
+    for cell in document.tables[0]._cells:
+        for paragraph in cell.paragraphs:
+            if ", ngày" in paragraph.text:
+                paragraph._p.getparent().remove(paragraph._p)
+    document.save(str(bad))
+    with pytest.raises(ConsolidationError, match=r"da-sua.docx: Không tìm thấy dòng địa danh"):
+        _decide(settings, draft, Decision(approve=True, at=APPROVED, edited=bad))
+    with session() as db:
+        assert db.exec(select(IssuedNumber)).all() == []
+        assert db.get(ReportVersion, draft.id).status == ReportStatus.AWAITING  # type: ignore[union-attr]
+
+
+def test_a_draft_made_in_the_new_year_is_dated_in_the_new_year(settings: Settings) -> None:
+    open_reference_cycle()  # the window ends on 14/6/2024
+    draft = _draft(settings, datetime(2025, 2, 10, 9, tzinfo=VN_TZ))
+    lines = body_lines(draft.docx)
+    assert any(line.startswith("Đồng Nai, ngày") and line.endswith("năm 2025") for line in lines)
+    assert not any(line.startswith("Đồng Nai, ngày") and "2024" in line for line in lines)
