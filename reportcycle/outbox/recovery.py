@@ -1,8 +1,11 @@
-"""Messages a crash left `sending`: resolved by Message-ID where the server lets us check, else
-marked `uncertain` for a person; `resend` puts one back in the queue."""
+"""Messages a crash left `sending`. A row never attempted (no DATA began) goes back to the queue;
+the one whose DATA was in flight is resolved by Message-ID where the server lets us check,
+else marked `uncertain` for a person; `resend` puts one back in the queue."""
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,7 +25,18 @@ UNCERTAIN_NOTE = (
 )
 
 
+NEVER_ATTEMPTED = "requeued: the sender stopped before this message's turn; it never went out"
+
+
 def _resolution(row: OutboundMessage, delivered: set[str] | None) -> tuple[str, dict[str, Any]]:
+    if row.attempted_at is None:
+        # Claimed but never attempted: nothing went out, and the claim does not count.
+        return "message.requeued", {
+            "status": MessageStatus.QUEUED,
+            "attempts": max(row.attempts - 1, 0),
+            "next_attempt_at": None,
+            "last_error": NEVER_ATTEMPTED,
+        }
     if delivered is None:
         note = UNCERTAIN_NOTE.format(by=row.claimed_by, at=row.claimed_at, id=row.id)
         return "message.uncertain", {"status": MessageStatus.UNCERTAIN, "last_error": note}
@@ -64,18 +78,18 @@ def recover_pending(
     on_sent: OnSent | None,
     db_url: str | None,
 ) -> list[tuple[int, str]]:
-    conditions = [
-        col(Row.status) == MessageStatus.SENDING,
-        col(Row.claimed_at) < now - timedelta(seconds=lease_seconds),
-    ]
+    conditions = [col(Row.status) == MessageStatus.SENDING]
     if cycle_id is not None:
         conditions.append(col(Row.cycle_id) == cycle_id)
+    expired = now - timedelta(seconds=lease_seconds)
     resolved: list[tuple[int, str]] = []
     with session(db_url) as db:
-        stuck = list(db.exec(select(Row).where(*conditions).order_by(col(Row.id))).all())
+        held = db.exec(select(Row).where(*conditions).order_by(col(Row.id))).all()
+        stuck = [r for r in held if _stuck(r, expired)]
         if not stuck:
             return resolved
-        delivered = transport.delivered_message_ids([r.message_id for r in stuck])
+        in_flight = [r.message_id for r in stuck if r.attempted_at is not None]
+        delivered = transport.delivered_message_ids(in_flight) if in_flight else set()
         for row in stuck:
             action, values = _resolution(row, delivered)
             claimed_by = row.claimed_by
@@ -89,6 +103,35 @@ def recover_pending(
             resolved.append((row.id, action))
         db.commit()
     return resolved
+
+
+def _stuck(row: OutboundMessage, expired: datetime) -> bool:
+    """Past its lease; or never attempted by a sender that is known to be dead."""
+    if row.claimed_at is not None and row.claimed_at < expired:
+        return True
+    return row.attempted_at is None and claimant_gone(row.claimed_by)
+
+
+def claimant_gone(claimed_by: str | None) -> bool:
+    """Whether the claim's process (worker_name: host:pid:…) is dead, on this very host.
+
+    Only a certain answer counts: another host, a name of another form, or a live pid (which
+    may be a reused one) leave the row to its lease. A never-attempted row is safe to requeue
+    even under a live sender, since its attempt mark is conditional on the claim.
+    """
+    parts = (claimed_by or "").split(":")
+    if len(parts) < 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def requeue_uncertain(db: Session, message_id: int, now: datetime, actor: str) -> OutboundMessage:
@@ -119,6 +162,7 @@ def requeue_uncertain(db: Session, message_id: int, now: datetime, actor: str) -
     row.next_attempt_at = None
     row.claimed_by = None
     row.claimed_at = None
+    row.attempted_at = None
     row.last_error = None
     db.add(row)
     return row

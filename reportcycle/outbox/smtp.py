@@ -42,9 +42,24 @@ class SendResult:
     detail: str  # the server's code and words, e.g. "550 5.1.1 <x@example.org>: user unknown"
 
 
+class SendJournal(Protocol):
+    """Who the transport tells, message by message, so that a crash loses at most one."""
+
+    def attempt(self, mail: OutgoingMail) -> bool:
+        """Durably note that `mail` is about to go out; False: it is no longer ours, skip it."""
+        ...
+
+    def done(self, result: SendResult) -> None:
+        """The server's answer for a message just sent."""
+        ...
+
+
 class MailTransport(Protocol):
-    async def send(self, messages: Sequence[OutgoingMail]) -> list[SendResult]:
-        """Send a batch over one connection; one result per message, in order."""
+    async def send(
+        self, messages: Sequence[OutgoingMail], journal: SendJournal | None = None
+    ) -> list[SendResult]:
+        """Send a batch over one connection; one result per message sent or refused, in order
+        (a message the journal says is no longer ours has none)."""
         ...
 
     def delivered_message_ids(self, message_ids: Collection[str]) -> set[str] | None:
@@ -191,7 +206,9 @@ class SmtpTransport:
             return f"cannot connect to {self.host}:{self.port}: {exc}"
         return None
 
-    async def send(self, messages: Sequence[OutgoingMail]) -> list[SendResult]:
+    async def send(
+        self, messages: Sequence[OutgoingMail], journal: SendJournal | None = None
+    ) -> list[SendResult]:
         """Send over up to `connections` parallel connections; results in input order.
 
         One connection waits on a round trip per message; a few in parallel keep both the
@@ -199,13 +216,15 @@ class SmtpTransport:
         """
         count = min(self.connections, len(messages))
         if count <= 1:
-            return await self._send_over_one(messages)
+            return await self._send_over_one(messages, journal)
         shares = [messages[i::count] for i in range(count)]
-        done = await asyncio.gather(*(self._send_over_one(share) for share in shares))
+        done = await asyncio.gather(*(self._send_over_one(share, journal) for share in shares))
         by_id = {r.id: r for results in done for r in results}
-        return [by_id[m.id] for m in messages]
+        return [by_id[m.id] for m in messages if m.id in by_id]
 
-    async def _send_over_one(self, messages: Sequence[OutgoingMail]) -> list[SendResult]:
+    async def _send_over_one(
+        self, messages: Sequence[OutgoingMail], journal: SendJournal | None
+    ) -> list[SendResult]:
         if not messages:
             return []
         client = self._client()
@@ -214,12 +233,18 @@ class SmtpTransport:
             client.close()
             return [SendResult(m.id, "retry", problem) for m in messages]
         results: list[SendResult] = []
+        position = 0
         try:
-            for mail in messages:
-                results.append(await _send_one(client, mail))
+            for position, mail in enumerate(messages):  # noqa: B007 (read after a loss)
+                if journal is not None and not journal.attempt(mail):
+                    continue
+                result = await _send_one(client, mail)
+                results.append(result)
+                if journal is not None:
+                    journal.done(result)
         except _ConnectionLost as lost:
-            done = len(results)
-            results.extend(SendResult(m.id, "retry", lost.detail) for m in messages[done:])
+            # This message and the rest wait for a retry (the one in flight was attempted).
+            results.extend(SendResult(m.id, "retry", lost.detail) for m in messages[position:])
         finally:
             await _quit(client)
         return results

@@ -28,7 +28,13 @@ from reportcycle.outbox.local_server import LocalMailServer, maildir_message_ids
 from reportcycle.outbox.queue import enqueue
 from reportcycle.outbox.recovery import recover_stuck, requeue_uncertain
 from reportcycle.outbox.sending import send_pending
-from reportcycle.outbox.smtp import OutgoingMail, SendResult, SmtpTransport, open_transport
+from reportcycle.outbox.smtp import (
+    OutgoingMail,
+    SendJournal,
+    SendResult,
+    SmtpTransport,
+    open_transport,
+)
 
 NOW = datetime(2025, 6, 2, 1, 0, tzinfo=UTC)
 LEASE = 600
@@ -126,13 +132,16 @@ class CountingTransport(SmtpTransport):
         super().__init__(server.host, server.port, timeout=5)
         self.batches: list[int] = []
 
-    async def send(self, messages: Sequence[OutgoingMail]) -> list[SendResult]:
+    async def send(
+        self, messages: Sequence[OutgoingMail], journal: SendJournal | None = None
+    ) -> list[SendResult]:
         self.batches.append(len(messages))
-        return await super().send(messages)
+        return await super().send(messages, journal)
 
 
-def make_stuck(row_id: int, claimed_by: str = "dead-worker") -> None:
-    """What a sender that died between claim and mark leaves behind."""
+def make_stuck(row_id: int, claimed_by: str = "dead-worker", *, attempted: bool = True) -> None:
+    """What a sender that died between claim and mark leaves behind: by default, the one row
+    whose DATA was in flight (attempted); `attempted=False`, a row that never had its turn."""
     with session() as db:
         row = db.get(OutboundMessage, row_id)
         assert row is not None
@@ -140,6 +149,7 @@ def make_stuck(row_id: int, claimed_by: str = "dead-worker") -> None:
         row.claimed_by = claimed_by
         row.claimed_at = NOW - timedelta(seconds=LEASE + 1)
         row.attempts = 1
+        row.attempted_at = row.claimed_at if attempted else None
         db.add(row)
         db.commit()
 
