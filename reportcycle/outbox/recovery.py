@@ -166,3 +166,11 @@ def requeue_uncertain(db: Session, message_id: int, now: datetime, actor: str) -
     row.last_error = None
     db.add(row)
     return row
+
+
+def uncertain_messages(db: Session, cycle_id: int | None = None) -> list[OutboundMessage]:
+    """Every message in doubt (of one cycle, or all), oldest first: what a bulk resend sends."""
+    conditions = [col(Row.status) == MessageStatus.UNCERTAIN]
+    if cycle_id is not None:
+        conditions.append(col(Row.cycle_id) == cycle_id)
+    return list(db.exec(select(Row).where(*conditions).order_by(col(Row.id))).all())

@@ -7,7 +7,10 @@ import contextlib
 import email
 import email.policy
 import mailbox
+import os
 import socket
+import subprocess
+import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -480,3 +483,34 @@ def test_requeue_refuses_a_message_that_was_sent(
     send(transport_to(server))
     with session() as db, pytest.raises(ValueError, match="only uncertain or failed"):
         requeue_uncertain(db, row_id, NOW, "coordinator")
+
+
+def test_rows_a_dead_sender_never_attempted_go_back_to_the_queue_at_once(
+    db_url: str, sink: tuple[LocalMailServer, RecordingHandler]
+) -> None:
+    server, handler = sink
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    claimant = f"{socket.gethostname()}:{dead.pid}:deadbeef#0"
+    in_flight, never = queue(make_email(1), make_email(2))
+    make_stuck(in_flight, claimant)
+    make_stuck(never, claimant, attempted=False)
+    # Within the lease (claimed 1 s ago): only the row that never had its turn moves.
+    report = send(transport_to(server), now=NOW - timedelta(seconds=LEASE))
+    assert (rows()[never].status, rows()[never].attempts) == (MessageStatus.SENT, 1)
+    assert rows()[in_flight].status == MessageStatus.SENDING
+    assert (report.recovered, report.sent, report.uncertain) == (1, 1, 0)
+    assert handler.message_ids() == Counter({rows()[never].message_id: 1})
+    # Past the lease, the one in flight is in doubt on a relay that cannot tell.
+    assert send(transport_to(server)).uncertain == 1
+
+
+def test_a_live_senders_claim_waits_for_its_lease(
+    db_url: str, sink: tuple[LocalMailServer, RecordingHandler]
+) -> None:
+    server, handler = sink
+    [row_id] = queue(make_email(1))
+    make_stuck(row_id, f"{socket.gethostname()}:{os.getppid()}:alive#0", attempted=False)
+    report = send(transport_to(server), now=NOW - timedelta(seconds=LEASE))
+    assert (report.recovered, rows()[row_id].status) == (0, MessageStatus.SENDING)
+    assert handler.received == []
