@@ -1,8 +1,8 @@
 """The sender's journal while a batch goes out: each message is marked "attempted" in its own
-committed transaction just before its SMTP DATA, and each answer is recorded before the next
-message is attempted (in that same transaction). So a sender killed at any moment leaves at
-most one message per connection whose fate is unknown; every other claimed row either has
-its outcome or is known never to have gone out, and goes back to the queue (DESIGN §3).
+committed transaction just before its SMTP transaction, and each answer is committed as soon
+as it comes. So a sender killed at any moment leaves at most one message per connection whose
+fate is unknown (the one whose DATA was in flight); every other claimed row either has its
+outcome or is known never to have gone out, and goes back to the queue (DESIGN §3).
 """
 
 from __future__ import annotations
@@ -85,32 +85,30 @@ class BatchJournal:
     db_url: str | None
     clock: Callable[[], datetime]
     report: SendReport
-    pending: list[SendResult] = field(default_factory=list)
     written: set[int] = field(default_factory=set)
 
     def attempt(self, mail: OutgoingMail) -> bool:
         with session(self.db_url) as db:
-            recorded = self._record(db, self.pending)
-            self.pending = []
             ours = mark_attempted(db, mail.id, self.token, self.clock())
             db.commit()
-        if recorded:
-            checkpoint("between_messages")  # one message out and recorded, the next not yet
         return ours
 
     def done(self, result: SendResult) -> None:
-        self.pending.append(result)
+        with session(self.db_url) as db:
+            self._record(db, [result])
+            db.commit()
+        if len(self.written) < len(self.attempts):
+            checkpoint("between_messages")  # one message out and recorded, others not yet
 
     def finish(self, results: Sequence[SendResult]) -> None:
-        """Record every answer not recorded yet (the last one, and rows never attempted)."""
-        todo = {r.id: r for r in [*self.pending, *results] if r.id not in self.written}
-        self.pending = []
+        """Record every answer not recorded yet (rows never attempted, rows found sent)."""
+        todo = {r.id: r for r in results if r.id not in self.written}
         if todo:
             with session(self.db_url) as db:
                 self._record(db, list(todo.values()))
                 db.commit()
 
-    def _record(self, db: Session, results: Sequence[SendResult]) -> int:
+    def _record(self, db: Session, results: Sequence[SendResult]) -> None:
         at = self.clock()
         # One UPDATE per distinct outcome (typically one: "sent"), not one per row.
         groups: dict[tuple[str, tuple[tuple[str, Any], ...]], list[int]] = defaultdict(list)
@@ -128,7 +126,6 @@ class BatchJournal:
                 self._count(action, row)
                 details = {"attempts": row.attempts, "detail": row.last_error}
                 audit_row(db, row, action, at, self.token, **details)
-        return len(results)
 
     def _count(self, action: str, row: OutboundMessage) -> None:
         if action == "message.sent":

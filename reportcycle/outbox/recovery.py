@@ -106,10 +106,14 @@ def recover_pending(
 
 
 def _stuck(row: OutboundMessage, expired: datetime) -> bool:
-    """Past its lease; or never attempted by a sender that is known to be dead."""
+    """Past its lease, or held by a sender known to be dead (it will never finish it).
+
+    A dead sender's connections closed with it, so nothing of it is still in flight: a row it
+    never attempted goes back to the queue, the one it was sending is resolved now.
+    """
     if row.claimed_at is not None and row.claimed_at < expired:
         return True
-    return row.attempted_at is None and claimant_gone(row.claimed_by)
+    return claimant_gone(row.claimed_by)
 
 
 def claimant_gone(claimed_by: str | None) -> bool:
