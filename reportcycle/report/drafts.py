@@ -15,6 +15,7 @@ from models.report import ReportKind, ReportStatus, ReportVersion
 from models.settings import Settings
 from models.tables import Cycle, CycleStatus
 from reportcycle.clock import VN_TZ
+from reportcycle.faults import checkpoint
 from reportcycle.report.archive import archive
 from reportcycle.report.build import build_report_context
 from reportcycle.report.context import context_to_json
@@ -42,6 +43,7 @@ def make_draft(
     label = f"DỰ THẢO lần {version} — {now.astimezone(VN_TZ):%d/%m/%Y %H:%M}"
     ctx, summary = build_report_context(gather(db, cycle), draft_label=label)
     docx = render_docx(ctx)
+    checkpoint("mid_render")  # rendered, nothing stored yet
     _supersede_awaiting(db, cycle)
     row = ReportVersion(
         cycle_id=cycle.id or 0,
