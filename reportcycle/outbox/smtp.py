@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import copy
 import email.policy
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import getaddresses
@@ -167,6 +167,7 @@ class SmtpTransport:
         timeout: float = 30.0,
         validate_certs: bool = True,
         maildir_for_lookup: Path | None = None,
+        sent_lookup: Callable[[Collection[str]], set[str] | None] | None = None,
         connections: int = 1,
     ) -> None:
         self.host = host
@@ -179,6 +180,7 @@ class SmtpTransport:
         self.timeout = timeout
         self.validate_certs = validate_certs
         self.maildir_for_lookup = maildir_for_lookup
+        self.sent_lookup = sent_lookup  # e.g. the relay's sent folder over IMAP
 
     def _client(self) -> aiosmtplib.SMTP:
         return aiosmtplib.SMTP(
@@ -250,10 +252,12 @@ class SmtpTransport:
         return results
 
     def delivered_message_ids(self, message_ids: Collection[str]) -> set[str] | None:
-        if self.maildir_for_lookup is None:
-            return None
         wanted = {normalize_message_id(m) for m in message_ids}
-        return wanted & maildir_message_ids(self.maildir_for_lookup)
+        if self.maildir_for_lookup is not None:
+            return wanted & maildir_message_ids(self.maildir_for_lookup)
+        if self.sent_lookup is not None:
+            return self.sent_lookup(wanted)
+        return None
 
 
 async def _quit(client: aiosmtplib.SMTP) -> None:
@@ -281,9 +285,21 @@ def open_transport(settings: Settings) -> Iterator[MailTransport]:
                 connections=settings.smtp_connections,
             )
         return
+    sent = None
+    if settings.sent_folder_url:
+        from reportcycle.outbox.sent_folder import ImapSentFolder
+
+        sent = ImapSentFolder(
+            settings.sent_folder_url,
+            starttls=settings.imap_starttls,
+            validate_certs=settings.imap_validate_certs,
+            cafile=settings.imap_cafile,
+            timeout=settings.imap_timeout,
+        ).message_ids
     yield SmtpTransport(
         target.host,
         target.port,
+        sent_lookup=sent,
         implicit_tls=target.implicit_tls,
         starttls=settings.smtp_starttls,
         username=target.username,
