@@ -18,7 +18,7 @@ from tests.outbox.test_sending import (
     queue,
     rows,
     send,
-    sink,  # noqa: F401
+    sink,  # noqa: F401 (the fixture)
 )
 
 pytestmark = pytest.mark.slow
@@ -31,7 +31,7 @@ def _crlf(raw: bytes) -> bytes:
 def test_in_flight_message_found_in_the_sent_folder_is_sent_the_missing_one_goes_again(
     settings: Settings,
     imap: Dovecot,
-    sink: tuple[LocalMailServer, RecordingHandler],
+    sink: tuple[LocalMailServer, RecordingHandler],  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     server, handler = sink
