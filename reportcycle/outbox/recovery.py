@@ -21,7 +21,8 @@ from reportcycle.outbox.smtp import MailTransport
 UNCERTAIN_NOTE = (
     "the sender stopped while sending (claimed by {by} at {at}) and the mail server cannot "
     "tell whether the message arrived, so it is not sent again automatically; check with a "
-    "recipient, then `reportcycle outbox resend {id}` if it did not arrive"
+    "recipient, then `reportcycle outbox resend {id}` if it did not arrive (or `reportcycle "
+    "outbox resend --cycle CODE` for every such message of a cycle)"
 )
 
 

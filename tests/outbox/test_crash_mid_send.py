@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pty
 import signal
 import subprocess
 import sys
@@ -111,7 +112,39 @@ def test_killed_open_leaves_only_the_message_in_flight_in_doubt(
     assert doubt.recipients[0] in refused.stdout
     assert _statuses()["uncertain"] == 1
 
-    confirmed = run_cli("outbox", "resend", "--cycle", CYCLE, "--yes")
+    both = run_cli("outbox", "resend", str(doubt.id), "--cycle", CYCLE)
+    assert both.returncode == 1
+    assert "exactly one" in both.stderr
+    everywhere = run_cli("outbox", "resend", "--all-uncertain")
+    assert everywhere.returncode == 1
+    assert "1 uncertain message(s) in any cycle will be sent again" in everywhere.stdout
+
+    declined = _answer_on_a_terminal("n", "outbox", "resend", "--cycle", CYCLE)
+    assert declined.returncode == 1
+    assert "Send these 1 message(s) again? [y/N]" in declined.stdout
+    assert "nothing sent again" in declined.stderr
+    assert _statuses()["uncertain"] == 1
+    confirmed = _answer_on_a_terminal("y", "outbox", "resend", "--cycle", CYCLE)
     assert confirmed.returncode == 0, confirmed.stderr
     assert "1 message(s) queued again" in confirmed.stdout
     assert _statuses() == Counter({"sent": UNITS - 1, "queued": 1})
+    assert run_cli("outbox", "resend", "--all-uncertain", "--yes").returncode == 0  # none left
+
+
+def _answer_on_a_terminal(answer: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`reportcycle ARGS` with its stdin on a pseudo-terminal, answering the question."""
+    controller, terminal = pty.openpty()
+    try:
+        os.write(controller, f"{answer}\n".encode())
+        return subprocess.run(
+            [sys.executable, "-m", "reportcycle.cli", *args],
+            cwd=REPO,
+            stdin=terminal,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(terminal)
+        os.close(controller)
