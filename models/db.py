@@ -27,7 +27,9 @@ def get_engine(url: str | None = None) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        # No sqlite3 statement cache: a cached INSERT keeps its bound values until it runs
+        # again, so one stored 40 MB reply stayed in memory after its commit (issue 12).
+        engine = create_engine(url, connect_args={"timeout": 30, "cached_statements": 0})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)

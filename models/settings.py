@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     sending_lease_seconds: int = Field(
         default=600, ge=1, description="a row 'sending' longer than this is resolved on restart"
     )
+    sent_folder_url: str | None = Field(
+        default=None,
+        description="imaps://user:pass@host:993/Sent where the relay keeps what it sent; "
+        "a crash's message in doubt is looked up there by Message-ID",
+    )
 
     inbox_url: str | None = Field(
         default=None,

@@ -130,6 +130,8 @@ class OutboundMessage(SQLModel, table=True):
     last_error: str | None = None
     claimed_by: str | None = None
     claimed_at: datetime | None = _ts(nullable=True)
+    # Committed just before this row's SMTP DATA: a claimed row without it never went out.
+    attempted_at: datetime | None = _ts(nullable=True)
     next_attempt_at: datetime | None = _ts(nullable=True)
     created_at: datetime = _ts()
     sent_at: datetime | None = _ts(nullable=True)

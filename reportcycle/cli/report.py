@@ -9,8 +9,10 @@ import typer
 
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import State
+    from sqlmodel import Session
 
     from models.report import ReportVersion
+    from models.tables import Cycle
 
 from reportcycle.cli.common import CycleArg, NowOption, err, fail, migrate, out
 from reportcycle.clock import parse_now, resolve_now
@@ -131,12 +133,15 @@ def _decidable_draft(cycle: str, *, retry: bool) -> tuple[str, ReportVersion]:
         with session() as db:
             found = find_cycle(db, cycle)
             code, draft = found.code, latest_draft(db, found)
+            unfinished = _approval_unfinished(db, found)
     except LookupError as exc:
         raise fail(str(exc)) from None
     if draft is None or draft.flow_run_id is None:
         raise fail(f"{code} chưa có dự thảo; chạy `reportcycle consolidate {code}` trước")
-    if draft.status == ReportStatus.APPROVED and retry:
-        return code, draft  # approved, final not issued yet: the rerun finishes it
+    if draft.status == ReportStatus.APPROVED and (retry or unfinished):
+        # Approved, its final or its distribution not done: the rerun finishes it, and
+        # without --retry the flow run's state says why it cannot be decided again.
+        return code, draft
     if draft.status != ReportStatus.AWAITING:
         raise fail(
             f"dự thảo lần {draft.version} của {code} đang ở trạng thái "
@@ -144,6 +149,23 @@ def _decidable_draft(cycle: str, *, retry: bool) -> tuple[str, ReportVersion]:
             f"chạy `reportcycle consolidate {code}` để có dự thảo mới"
         )
     return code, draft
+
+
+def _approval_unfinished(db: Session, cycle: Cycle) -> bool:
+    """No final yet, or a distribution email still waiting to go (its process died)."""
+    from sqlmodel import col, select
+
+    from models.tables import MessageStatus, OutboundMessage
+    from reportcycle.report.drafts import final_of
+
+    if final_of(db, cycle) is None:
+        return True
+    pending = select(OutboundMessage.id).where(
+        OutboundMessage.cycle_id == cycle.id,
+        OutboundMessage.kind == "distribution",
+        col(OutboundMessage.status).in_([MessageStatus.QUEUED, MessageStatus.SENDING]),
+    )
+    return db.exec(pending).first() is not None
 
 
 def _print_final(code: str, draft: ReportVersion, state: State) -> None:

@@ -8,12 +8,11 @@ import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.parser import BytesHeaderParser
-from email.policy import default as default_policy
 from email.utils import parseaddr
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import QueryableAttribute, defer
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -21,14 +20,13 @@ from models.db import insert_ignoring_duplicates, session
 from models.inbound import InboundMessage, InboundStatus
 from models.settings import Settings, get_settings
 from reportcycle.faults import checkpoint
+from reportcycle.inbox import mime_scan
 from reportcycle.inbox.mailbox import Fetched, MailSource
 from reportcycle.inbox.processing import Outcome, process_message
 from reportcycle.inbox.recording import record_outcome
 from reportcycle.inbox.requests_lookup import DbLookup
 from reportcycle.inbox.sources import source_from_settings
 from reportcycle.vietnamese import nfc
-
-_HEADERS = BytesHeaderParser(policy=default_policy)
 
 
 @dataclass
@@ -53,8 +51,10 @@ def collect(*, source: MailSource, settings: Settings, now: datetime) -> Collect
             source.save_position(db, batch, now)
             db.commit()
         checkpoint("after_store")
+        refs = [f.ref for f in batch]
+        batch = []  # stored: let the raw bytes go before processing (bounded memory)
         process_stored(settings=settings, now=now, report=report, lookup=lookup)
-        source.mark_processed([f.ref for f in batch])
+        source.mark_processed(refs)
     return report
 
 
@@ -77,7 +77,7 @@ def store_raw(db: Session, batch: Sequence[Fetched], *, source: str, now: dateti
 
 
 def _raw_row(fetched: Fetched, source: str, now: datetime) -> dict[str, Any]:
-    headers = _HEADERS.parsebytes(fetched.raw)
+    headers = mime_scan.headers_of(fetched.raw)  # the header block only, not the body as str
     digest = hashlib.sha256(fetched.raw).hexdigest()
     message_id = (str(headers.get("Message-ID", "")).strip() or None) if headers else None
     return {
@@ -96,6 +96,7 @@ def _raw_row(fetched: Fetched, source: str, now: datetime) -> dict[str, Any]:
     }
 
 
+RAW = cast(QueryableAttribute[bytes], InboundMessage.raw)
 COMMIT_EVERY = 50  # messages per transaction: one commit each cost a quarter of the time
 
 
@@ -144,12 +145,15 @@ def process_one(
     db: Session, inbound_id: int, *, lookup: DbLookup, settings: Settings, now: datetime
 ) -> str | None:
     """Decide one stored message and record the outcome in the caller's transaction."""
-    inbound = db.get(InboundMessage, inbound_id)
+    # The raw bytes are read apart and dropped after parsing: the session keeps a chunk of
+    # rows until its commit, and must not keep each one's (possibly 40 MB) message with it.
+    inbound = db.get(InboundMessage, inbound_id, options=[defer(RAW)])
     if inbound is None or inbound.status != InboundStatus.STORED:
         return None
+    raw = db.exec(select(RAW).where(col(InboundMessage.id) == inbound_id)).one()
     try:
         outcome = process_message(
-            inbound.raw,
+            raw,
             lookup=lookup,
             reply_local_part=settings.reply_local_part,
             now=now,
@@ -167,6 +171,7 @@ def process_one(
         set_committed_value(
             inbound, "details", {"error": "".join(traceback.format_exception_only(exc)).strip()}
         )
+    del raw
     checkpoint("after_parse")
     if not record_outcome(db, inbound=inbound, outcome=outcome, settings=settings, now=now):
         return None  # another collector recorded it first; nothing was written

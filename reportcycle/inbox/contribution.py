@@ -74,19 +74,24 @@ def _mb(size: int) -> str:
     return f"{size / 2**20:.1f}".replace(".", ",") + " MB"
 
 
+def too_large(filename: str, size: int, max_bytes: int) -> Rejection:
+    """The refusal of a file over the limit, with what to do instead."""
+    return Rejection(
+        "attachment_too_large",
+        (
+            f'Tệp "{filename}" dung lượng {_mb(size)}, vượt giới hạn '
+            f"{_mb(max_bytes)}. Hãy bỏ bớt ảnh hoặc gửi tệp .docx riêng, không kèm tệp lớn."
+        ),
+    )
+
+
 def read_attachments(items: Sequence[AttachmentInfo], *, max_bytes: int) -> Files:
     """Classify the attachments: the form (first one found), evidence, or a reason to refuse."""
     files = Files()
     for item in items:
         suffix = _suffix(item.filename, item.content_type)
         if item.size > max_bytes:
-            files.rejection = Rejection(
-                "attachment_too_large",
-                (
-                    f'Tệp "{item.filename}" dung lượng {_mb(item.size)}, vượt giới hạn '
-                    f"{_mb(max_bytes)}. Hãy bỏ bớt ảnh hoặc gửi tệp .docx riêng, không kèm tệp lớn."
-                ),
-            )
+            files.rejection = too_large(item.filename, item.size, max_bytes)
             return files
         if suffix in _MACRO:
             files.rejection = Rejection("macro", str(FormError("macro")).split(" / ")[0])

@@ -16,12 +16,19 @@ from sqlmodel import Session, select
 from models.db import session
 from models.inbound import MailboxState
 from reportcycle.inbox.imap_address import ImapTarget, imap_mailbox
-from reportcycle.inbox.mailbox import DONE_KEYWORD, URL_HINT, Fetched, MailSourceError
+from reportcycle.inbox.mailbox import (
+    DONE_KEYWORD,
+    FETCH_BUDGET_BYTES,
+    URL_HINT,
+    Fetched,
+    MailSourceError,
+)
 
 TLS_HINT = (
     "if the server's certificate comes from a private CA, set REPORTCYCLE_IMAP_CAFILE to that "
     "CA's certificate (REPORTCYCLE_IMAP_VALIDATE_CERTS=false only for a test server)"
 )
+_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
 _UID = re.compile(rb"\bUID (\d+)")
 
 
@@ -157,6 +164,7 @@ class ImapSource:
 
     def fetch_new(self, limit: int) -> list[Fetched]:
         while uids := self._search_after(self._cursor)[:limit]:
+            uids = self._within_budget(uids)
             batch = self._fetch(uids)
             self._cursor = uids[-1]  # UIDs expunged meanwhile never come back: skip them too
             if batch:
@@ -168,6 +176,26 @@ class ImapSource:
         data = self._exchange("searching", lambda c: _ok(c.uid("SEARCH", query), "SEARCH"))
         # "n:*" always includes the highest UID, even when it is below n.
         return sorted(u for u in map(int, _text(data).split()) if u > after)
+
+    def _within_budget(self, uids: list[int]) -> list[int]:
+        """The first UIDs whose messages fit FETCH_BUDGET_BYTES (at least one): a batch is
+        held whole in memory until stored, and replies may carry scans of tens of MB."""
+        if len(uids) == 1:
+            return uids
+        query = ",".join(map(str, uids)), "(UID RFC822.SIZE)"
+        data = self._exchange("sizing", lambda c: _ok(c.uid("FETCH", *query), "FETCH"))
+        sizes: dict[int, int] = {}
+        for item in data:
+            if isinstance(item, bytes) and (u := _UID.search(item)) and (n := _SIZE.search(item)):
+                sizes[int(u.group(1))] = int(n.group(1))
+        taken: list[int] = []
+        total = 0
+        for uid in uids:
+            total += sizes.get(uid, 0)
+            if taken and total > FETCH_BUDGET_BYTES:
+                break
+            taken.append(uid)
+        return taken
 
     def _fetch(self, uids: list[int]) -> list[Fetched]:
         # BODY.PEEK leaves \Seen alone: people see replies as unread until processed.

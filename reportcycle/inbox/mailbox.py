@@ -27,6 +27,9 @@ from typing import Protocol, Self
 from sqlmodel import Session
 
 DONE_KEYWORD = "$ReportcycleDone"
+# A fetched batch is held whole until stored: a source stops adding messages once a batch has
+# this many bytes (at least one message), so 20 replies of 30 MB are not all in memory at once.
+FETCH_BUDGET_BYTES = 48 * 2**20
 URL_HINT = "check REPORTCYCLE_INBOX_URL"
 
 

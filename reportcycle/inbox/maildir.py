@@ -11,7 +11,7 @@ from typing import Self
 
 from sqlmodel import Session
 
-from reportcycle.inbox.mailbox import Fetched
+from reportcycle.inbox.mailbox import FETCH_BUDGET_BYTES, Fetched
 
 
 class MaildirSource:
@@ -36,6 +36,7 @@ class MaildirSource:
 
     def fetch_new(self, limit: int) -> list[Fetched]:
         batch: list[Fetched] = []
+        size = 0
         new = self.path / "new"
         # Delivery names start with the time, so name order is arrival order.
         for key in sorted(os.listdir(new)):
@@ -44,6 +45,8 @@ class MaildirSource:
             if key.startswith(".") or key in self._returned:
                 continue
             try:
+                if batch and size + (new / key).stat().st_size > FETCH_BUDGET_BYTES:
+                    break  # a batch is held whole in memory: big mail makes it shorter
                 raw = (new / key).read_bytes()
             except FileNotFoundError:  # another reader took it after the listing
                 continue
@@ -51,6 +54,7 @@ class MaildirSource:
             # come back in the same run, or the collector's loop would never end.
             self._returned.add(key)
             batch.append(Fetched(ref=key, raw=raw))
+            size += len(raw)
         return batch
 
     def save_position(self, db: Session, batch: Sequence[Fetched], now: datetime) -> None:

@@ -65,6 +65,11 @@ def _is_attachment(part: Message) -> bool:
     return named and (disposition == "inline" or part.get_content_maintype() != "text")
 
 
+def filename(part: Message) -> str:
+    """The part's file name as shown to people (see `_filename`)."""
+    return _filename(part)
+
+
 def _filename(part: Message) -> str:
     """RFC 2231 (filename*=utf-8''…) or RFC 2047 (=?utf-8?B?…?=) decoded, NFC, no controls."""
     name = part.get_filename() or ""

@@ -19,13 +19,14 @@ from email.message import EmailMessage
 from email.utils import getaddresses
 from typing import Any, Literal
 
-from reportcycle.inbox import body_text, message_parts
+from reportcycle.inbox import body_text, message_parts, mime_scan
 from reportcycle.inbox.contribution import (
     Contribution,
     Files,
     from_body,
     from_form,
     read_attachments,
+    too_large,
 )
 from reportcycle.inbox.matching import (
     Match,
@@ -76,6 +77,11 @@ def process_message(
     max_attachment_bytes: int,
     own_addresses: Sequence[str] = (),
 ) -> Outcome:
+    oversized = _oversized_part(raw, max_attachment_bytes)
+    if oversized is not None:  # refused from its headers: never parsed or decoded whole
+        return _refuse_unread(
+            raw, oversized, max_attachment_bytes, lookup, reply_local_part, own_addresses
+        )
     message = email.message_from_bytes(raw, policy=POLICY)
     assert isinstance(message, EmailMessage)
     base = _blank_outcome(message)
@@ -106,6 +112,38 @@ def process_message(
     if contribution.is_empty():
         return _with(base, "rejected", "empty_form", EMPTY_FORM)
     return _judge(base, match, contribution)
+
+
+def _oversized_part(raw: bytes, max_bytes: int) -> mime_scan.PartSize | None:
+    if len(raw) * 3 // 4 <= max_bytes:
+        return None  # no part can be over the limit: skip the scan
+    return next((p for p in mime_scan.leaf_parts(raw) if p.decoded_size > max_bytes), None)
+
+
+def _refuse_unread(
+    raw: bytes,
+    part: mime_scan.PartSize,
+    max_bytes: int,
+    lookup: RequestLookup,
+    reply_local_part: str,
+    own_addresses: Sequence[str],
+) -> Outcome:
+    """A reply with a part over the limit, decided on the headers alone (bounded memory)."""
+    message = mime_scan.headers_of(raw, POLICY)
+    base = _blank_outcome(message)
+    skipped = _skip_reason(message, base.sender, own_addresses)
+    if skipped is not None:
+        return _with(base, "ignored", skipped)
+    kind = part.headers.get_content_type()
+    name = message_parts.filename(part.headers) or f"phần nội dung thư ({kind})"
+    rejection = too_large(name, part.decoded_size, max_bytes)
+    return _with(
+        base,
+        "rejected",
+        rejection.reason,
+        rejection.explanation,
+        request=match_request(message, lookup, reply_local_part, None).request,
+    )
 
 
 def _blank_outcome(message: EmailMessage) -> Outcome:

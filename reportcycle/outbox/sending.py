@@ -1,9 +1,10 @@
 """The outbox (DESIGN §3): every message is a row before it is sent, and is sent exactly once.
 
 A sender claims due rows with one conditional UPDATE (only rows that UPDATE changed are its
-own), commits the claim, sends the batch over one connection, then records each outcome.
-A crash between sending and recording leaves rows "sending"; `recover_stuck` resolves them by
-Message-ID where the server lets us look, and otherwise marks them "uncertain" for a person.
+own), commits the claim, and sends the batch over one connection; the journal marks each row
+"attempted" just before its DATA and records each answer before the next message (journal.py).
+A crash leaves rows "sending": those never attempted go back to the queue; the one in flight
+is resolved by Message-ID where the server lets us look, else marked "uncertain" (recovery.py).
 """
 
 from __future__ import annotations
@@ -14,34 +15,22 @@ import secrets
 import socket
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
 
 from sqlalchemy import ColumnElement, func, or_, update
-from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import col, select
 
 from models.db import session
 from models.settings import get_settings
-from models.tables import MessageStatus, OutboundMessage
+from models.tables import MessageStatus
+from reportcycle.outbox.journal import BatchJournal, SendReport
 from reportcycle.outbox.recovery import recover_pending
-from reportcycle.outbox.rows import OnSent, Row, audit_row, transition
+from reportcycle.outbox.rows import OnSent, Row
 from reportcycle.outbox.smtp import MailTransport, OutgoingMail, SendResult, open_transport
 
-RAW = cast(QueryableAttribute[bytes], Row.raw)  # not loaded when only the status changes
-
-
-@dataclass
-class SendReport:
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    recovered: int = 0  # "sending" rows resolved by recover_stuck (sent, requeued or uncertain)
-    uncertain: int = 0
-    failures: list[tuple[int, str]] = field(default_factory=list)
+__all__ = ["SendReport", "send_outbox", "send_pending", "worker_name"]
 
 
 # --- sending -------------------------------------------------------------------------------
@@ -82,28 +71,6 @@ def _next_due(db_url: str | None, cycle_id: int | None, at: datetime) -> datetim
     return at if dated < total else first
 
 
-def _outcome(
-    result: SendResult, attempts: int, at: datetime, retry_delays: Sequence[float]
-) -> tuple[str, dict[str, Any]]:
-    if result.outcome == "sent":
-        return "message.sent", {
-            "status": MessageStatus.SENT,
-            "sent_at": at,
-            "last_error": result.detail or None,
-        }
-    if result.outcome == "retry" and attempts <= len(retry_delays):
-        delay = timedelta(seconds=retry_delays[attempts - 1])
-        return "message.retry", {
-            "status": MessageStatus.QUEUED,
-            "next_attempt_at": at + delay,
-            "last_error": result.detail,
-        }
-    detail = result.detail
-    if result.outcome == "retry":
-        detail = f"gave up after {attempts} attempts: {detail}"
-    return "message.failed", {"status": MessageStatus.FAILED, "last_error": detail}
-
-
 @dataclass
 class _Sender:
     """One send_pending call: its claim token, its transport and what it has done."""
@@ -131,7 +98,12 @@ class _Sender:
             .cte("due")
             .prefix_with("MATERIALIZED")
         )
-        claim = {"status": MessageStatus.SENDING, "claimed_by": self.token, "claimed_at": at}
+        claim = {
+            "status": MessageStatus.SENDING,
+            "claimed_by": self.token,
+            "claimed_at": at,
+            "attempted_at": None,
+        }
         stmt = (
             update(Row)
             .where(col(Row.id).in_(select(due.c.id)), col(Row.status) == MessageStatus.QUEUED)
@@ -152,7 +124,7 @@ class _Sender:
         claimed = [_Claimed(OutgoingMail(r[0], r[1], list(r[2]), r[3], r[4]), r[5]) for r in rows]
         return sorted(claimed, key=lambda c: c.mail.id)
 
-    def send(self, batch: list[_Claimed]) -> list[SendResult]:
+    def send(self, batch: list[_Claimed], clock: Callable[[], datetime]) -> None:
         # A row tried before may have reached the server although we never heard the 250
         # (a timeout after the data): where the transport can tell, do not send it twice.
         retried = [c.mail.message_id for c in batch if c.attempts > 1]
@@ -163,36 +135,17 @@ class _Sender:
             if c.mail.message_id in delivered
         ]
         todo = [c.mail for c in batch if c.mail.message_id not in delivered]
-        return known + (asyncio.run(self.transport.send(todo)) if todo else [])
-
-    def mark(self, batch: list[_Claimed], results: list[SendResult], at: datetime) -> None:
-        attempts = {c.mail.id: c.attempts for c in batch}
-        # One UPDATE per distinct outcome (typically one: "sent"), not one per row.
-        groups: dict[tuple[str, tuple[tuple[str, Any], ...]], list[int]] = defaultdict(list)
-        for result in results:
-            action, values = _outcome(result, attempts[result.id], at, self.retry_delays)
-            groups[action, tuple(values.items())].append(result.id)
-        with session(self.db_url) as db:
-            for (action, pairs), ids in groups.items():
-                # A row missing from `moved` outlived our lease and recover_stuck took it over.
-                moved = transition(db, ids, self.token, dict(pairs))
-                found = select(Row).where(col(Row.id).in_(moved)).order_by(col(Row.id))
-                for row in db.exec(found.options(defer(RAW))):
-                    if action == "message.sent" and self.on_sent is not None:
-                        self.on_sent(db, row)
-                    self.count(action, row)
-                    details = {"attempts": row.attempts, "detail": row.last_error}
-                    audit_row(db, row, action, at, self.token, **details)
-            db.commit()
-
-    def count(self, action: str, row: OutboundMessage) -> None:
-        if action == "message.sent":
-            self.report.sent += 1
-        elif action == "message.retry":
-            self.report.retried += 1
-        else:
-            self.report.failed += 1
-            self.report.failures.append((row.id or 0, row.last_error or ""))
+        journal = BatchJournal(
+            self.token,
+            {c.mail.id: c.attempts for c in batch},
+            self.retry_delays,
+            self.on_sent,
+            self.db_url,
+            clock,
+            self.report,
+        )
+        results = asyncio.run(self.transport.send(todo, journal)) if todo else []
+        journal.finish(known + results)
 
 
 def send_pending(
@@ -231,7 +184,7 @@ def send_pending(
     while True:
         batch = sender.claim(clock())
         if batch:
-            sender.mark(batch, sender.send(batch), clock())
+            sender.send(batch, clock)
             continue
         due = _next_due(db_url, cycle_id, clock())
         if due is None or due > horizon:

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import copy
 import email.policy
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import getaddresses
@@ -42,9 +42,24 @@ class SendResult:
     detail: str  # the server's code and words, e.g. "550 5.1.1 <x@example.org>: user unknown"
 
 
+class SendJournal(Protocol):
+    """Who the transport tells, message by message, so that a crash loses at most one."""
+
+    def attempt(self, mail: OutgoingMail) -> bool:
+        """Durably note that `mail` is about to go out; False: it is no longer ours, skip it."""
+        ...
+
+    def done(self, result: SendResult) -> None:
+        """The server's answer for a message just sent."""
+        ...
+
+
 class MailTransport(Protocol):
-    async def send(self, messages: Sequence[OutgoingMail]) -> list[SendResult]:
-        """Send a batch over one connection; one result per message, in order."""
+    async def send(
+        self, messages: Sequence[OutgoingMail], journal: SendJournal | None = None
+    ) -> list[SendResult]:
+        """Send a batch over one connection; one result per message sent or refused, in order
+        (a message the journal says is no longer ours has none)."""
         ...
 
     def delivered_message_ids(self, message_ids: Collection[str]) -> set[str] | None:
@@ -152,6 +167,7 @@ class SmtpTransport:
         timeout: float = 30.0,
         validate_certs: bool = True,
         maildir_for_lookup: Path | None = None,
+        sent_lookup: Callable[[Collection[str]], set[str] | None] | None = None,
         connections: int = 1,
     ) -> None:
         self.host = host
@@ -164,6 +180,7 @@ class SmtpTransport:
         self.timeout = timeout
         self.validate_certs = validate_certs
         self.maildir_for_lookup = maildir_for_lookup
+        self.sent_lookup = sent_lookup  # e.g. the relay's sent folder over IMAP
 
     def _client(self) -> aiosmtplib.SMTP:
         return aiosmtplib.SMTP(
@@ -191,7 +208,9 @@ class SmtpTransport:
             return f"cannot connect to {self.host}:{self.port}: {exc}"
         return None
 
-    async def send(self, messages: Sequence[OutgoingMail]) -> list[SendResult]:
+    async def send(
+        self, messages: Sequence[OutgoingMail], journal: SendJournal | None = None
+    ) -> list[SendResult]:
         """Send over up to `connections` parallel connections; results in input order.
 
         One connection waits on a round trip per message; a few in parallel keep both the
@@ -199,13 +218,15 @@ class SmtpTransport:
         """
         count = min(self.connections, len(messages))
         if count <= 1:
-            return await self._send_over_one(messages)
+            return await self._send_over_one(messages, journal)
         shares = [messages[i::count] for i in range(count)]
-        done = await asyncio.gather(*(self._send_over_one(share) for share in shares))
+        done = await asyncio.gather(*(self._send_over_one(share, journal) for share in shares))
         by_id = {r.id: r for results in done for r in results}
-        return [by_id[m.id] for m in messages]
+        return [by_id[m.id] for m in messages if m.id in by_id]
 
-    async def _send_over_one(self, messages: Sequence[OutgoingMail]) -> list[SendResult]:
+    async def _send_over_one(
+        self, messages: Sequence[OutgoingMail], journal: SendJournal | None
+    ) -> list[SendResult]:
         if not messages:
             return []
         client = self._client()
@@ -214,21 +235,29 @@ class SmtpTransport:
             client.close()
             return [SendResult(m.id, "retry", problem) for m in messages]
         results: list[SendResult] = []
+        position = 0
         try:
-            for mail in messages:
-                results.append(await _send_one(client, mail))
+            for position, mail in enumerate(messages):  # noqa: B007 (read after a loss)
+                if journal is not None and not journal.attempt(mail):
+                    continue
+                result = await _send_one(client, mail)
+                results.append(result)
+                if journal is not None:
+                    journal.done(result)
         except _ConnectionLost as lost:
-            done = len(results)
-            results.extend(SendResult(m.id, "retry", lost.detail) for m in messages[done:])
+            # This message and the rest wait for a retry (the one in flight was attempted).
+            results.extend(SendResult(m.id, "retry", lost.detail) for m in messages[position:])
         finally:
             await _quit(client)
         return results
 
     def delivered_message_ids(self, message_ids: Collection[str]) -> set[str] | None:
-        if self.maildir_for_lookup is None:
-            return None
         wanted = {normalize_message_id(m) for m in message_ids}
-        return wanted & maildir_message_ids(self.maildir_for_lookup)
+        if self.maildir_for_lookup is not None:
+            return wanted & maildir_message_ids(self.maildir_for_lookup)
+        if self.sent_lookup is not None:
+            return self.sent_lookup(wanted)
+        return None
 
 
 async def _quit(client: aiosmtplib.SMTP) -> None:
@@ -256,9 +285,21 @@ def open_transport(settings: Settings) -> Iterator[MailTransport]:
                 connections=settings.smtp_connections,
             )
         return
+    sent = None
+    if settings.sent_folder_url:
+        from reportcycle.outbox.sent_folder import ImapSentFolder
+
+        sent = ImapSentFolder(
+            settings.sent_folder_url,
+            starttls=settings.imap_starttls,
+            validate_certs=settings.imap_validate_certs,
+            cafile=settings.imap_cafile,
+            timeout=settings.imap_timeout,
+        ).message_ids
     yield SmtpTransport(
         target.host,
         target.port,
+        sent_lookup=sent,
         implicit_tls=target.implicit_tls,
         starttls=settings.smtp_starttls,
         username=target.username,

@@ -137,6 +137,9 @@ def _issue_final(
     if edited is not None:
         base = _store_edited(db, cycle, draft, edited, decision, settings=settings)
     docx = _final_docx(draft, edited, final_header(regime, number.text, on))
+    checkpoint("after_final_docx")
+    pdf = convert(docx, source_suffix=".docx", target="pdf")
+    checkpoint("after_pdf")
     final = ReportVersion(
         cycle_id=cycle.id or 0,
         version=next_version(db, cycle),
@@ -146,7 +149,7 @@ def _issue_final(
         created_at=decision.at,
         docx=docx,
         docx_sha256=hashlib.sha256(docx).hexdigest(),
-        pdf=convert(docx, source_suffix=".docx", target="pdf"),
+        pdf=pdf,
         number_text=number.text,
         summary={**draft.summary, "number": number.text, "date": on.isoformat()},
         context=draft.context,

@@ -15,6 +15,7 @@ from models.report import ReportKind, ReportStatus, ReportVersion
 from models.settings import Settings
 from models.tables import Cycle, CycleStatus
 from reportcycle.clock import VN_TZ
+from reportcycle.faults import checkpoint
 from reportcycle.report.archive import archive
 from reportcycle.report.build import build_report_context
 from reportcycle.report.context import context_to_json
@@ -44,6 +45,7 @@ def make_draft(
         gather(db, cycle), draft_label=label, drafted_on=now.astimezone(VN_TZ).date()
     )
     docx = render_docx(ctx)
+    checkpoint("mid_render")  # rendered, nothing stored yet
     _supersede_awaiting(db, cycle)
     row = ReportVersion(
         cycle_id=cycle.id or 0,

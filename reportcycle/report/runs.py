@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from models.db import session
 from models.report import ReportStatus, ReportVersion
 from models.settings import get_settings
+from reportcycle.faults import checkpoint
 from reportcycle.lookup import find_cycle
 from reportcycle.report import approval, drafts
 from reportcycle.report.errors import ConsolidationError
@@ -67,6 +68,8 @@ def record_decision(cycle_ref: str, draft_id: int, decision: approval.Decision) 
             raise ConsolidationError(f"draft #{draft_id} does not exist")
         row = approval.decide(db, cycle, draft, decision, settings=get_settings())
         db.commit()
+        if row.kind == "final":
+            checkpoint("after_archive_commit")  # final archived and committed, nothing sent
         return _info(row, cycle.code)
 
 

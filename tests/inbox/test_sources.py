@@ -439,3 +439,28 @@ def test_imap_refuses_to_send_the_password_without_starttls(
         with ImapSource(url, db_url=NO_DB, timeout=5):
             pass
     assert not any(b"secret" in line or b"LOGIN" in line for line in heard)
+
+
+# --- big mail: a batch stops growing at the byte budget --------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["maildir", "imap"])
+def test_a_batch_of_big_messages_stops_at_the_byte_budget_and_loses_none(
+    kind: str, maildir: Path, imap: Dovecot, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raws = [reply(n) for n in range(5)]
+    budget = len(raws[0]) * 2 + 10  # two messages fit, a third would not
+    monkeypatch.setattr(f"reportcycle.inbox.{kind}.FETCH_BUDGET_BYTES", budget)
+    source: MailSource
+    if kind == "maildir":
+        for n, raw in enumerate(raws):
+            deliver(maildir, f"170000000{n}.m", raw)
+        source = MaildirSource(maildir)
+    else:
+        for raw in raws:
+            imap.append(raw)
+        source = imap_source(imap, db_url)
+    with source:
+        batches = drain(source, limit=100)
+    assert [len(b) for b in batches] == [2, 2, 1]
+    assert [f.raw for b in batches for f in b] == raws

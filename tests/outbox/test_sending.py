@@ -7,7 +7,10 @@ import contextlib
 import email
 import email.policy
 import mailbox
+import os
 import socket
+import subprocess
+import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -28,7 +31,13 @@ from reportcycle.outbox.local_server import LocalMailServer, maildir_message_ids
 from reportcycle.outbox.queue import enqueue
 from reportcycle.outbox.recovery import recover_stuck, requeue_uncertain
 from reportcycle.outbox.sending import send_pending
-from reportcycle.outbox.smtp import OutgoingMail, SendResult, SmtpTransport, open_transport
+from reportcycle.outbox.smtp import (
+    OutgoingMail,
+    SendJournal,
+    SendResult,
+    SmtpTransport,
+    open_transport,
+)
 
 NOW = datetime(2025, 6, 2, 1, 0, tzinfo=UTC)
 LEASE = 600
@@ -126,13 +135,16 @@ class CountingTransport(SmtpTransport):
         super().__init__(server.host, server.port, timeout=5)
         self.batches: list[int] = []
 
-    async def send(self, messages: Sequence[OutgoingMail]) -> list[SendResult]:
+    async def send(
+        self, messages: Sequence[OutgoingMail], journal: SendJournal | None = None
+    ) -> list[SendResult]:
         self.batches.append(len(messages))
-        return await super().send(messages)
+        return await super().send(messages, journal)
 
 
-def make_stuck(row_id: int, claimed_by: str = "dead-worker") -> None:
-    """What a sender that died between claim and mark leaves behind."""
+def make_stuck(row_id: int, claimed_by: str = "dead-worker", *, attempted: bool = True) -> None:
+    """What a sender that died between claim and mark leaves behind: by default, the one row
+    whose DATA was in flight (attempted); `attempted=False`, a row that never had its turn."""
     with session() as db:
         row = db.get(OutboundMessage, row_id)
         assert row is not None
@@ -140,6 +152,7 @@ def make_stuck(row_id: int, claimed_by: str = "dead-worker") -> None:
         row.claimed_by = claimed_by
         row.claimed_at = NOW - timedelta(seconds=LEASE + 1)
         row.attempts = 1
+        row.attempted_at = row.claimed_at if attempted else None
         db.add(row)
         db.commit()
 
@@ -470,3 +483,32 @@ def test_requeue_refuses_a_message_that_was_sent(
     send(transport_to(server))
     with session() as db, pytest.raises(ValueError, match="only uncertain or failed"):
         requeue_uncertain(db, row_id, NOW, "coordinator")
+
+
+def test_a_dead_senders_rows_are_resolved_at_once_only_the_one_in_flight_in_doubt(
+    db_url: str, sink: tuple[LocalMailServer, RecordingHandler]
+) -> None:
+    server, handler = sink
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    claimant = f"{socket.gethostname()}:{dead.pid}:deadbeef#0"
+    in_flight, never = queue(make_email(1), make_email(2))
+    make_stuck(in_flight, claimant)
+    make_stuck(never, claimant, attempted=False)
+    # Within the lease (claimed 1 s ago), but its sender is gone: no need to wait.
+    report = send(transport_to(server), now=NOW - timedelta(seconds=LEASE))
+    assert (rows()[never].status, rows()[never].attempts) == (MessageStatus.SENT, 1)
+    assert rows()[in_flight].status == MessageStatus.UNCERTAIN  # this relay cannot tell
+    assert (report.recovered, report.sent, report.uncertain) == (2, 1, 1)
+    assert handler.message_ids() == Counter({rows()[never].message_id: 1})
+
+
+def test_a_live_senders_claim_waits_for_its_lease(
+    db_url: str, sink: tuple[LocalMailServer, RecordingHandler]
+) -> None:
+    server, handler = sink
+    [row_id] = queue(make_email(1))
+    make_stuck(row_id, f"{socket.gethostname()}:{os.getppid()}:alive#0", attempted=False)
+    report = send(transport_to(server), now=NOW - timedelta(seconds=LEASE))
+    assert (report.recovered, rows()[row_id].status) == (0, MessageStatus.SENDING)
+    assert handler.received == []

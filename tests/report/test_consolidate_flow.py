@@ -85,13 +85,23 @@ def _approve(
     )
 
 
-def test_an_approval_killed_after_its_number_is_finished_by_retry_with_that_number(
-    settings: Settings, prefect: str
+APPROVAL_KILL_POINTS = [
+    "after_number",
+    "after_final_docx",
+    "after_pdf",
+    "after_archive_commit",
+    "between_messages",  # one distribution email sent and recorded, the others not yet
+]
+
+
+@pytest.mark.parametrize("fault", APPROVAL_KILL_POINTS)
+def test_an_approval_killed_anywhere_is_finished_by_retry_with_one_number_final_and_email(
+    settings: Settings, prefect: str, fault: str
 ) -> None:
     open_reference_cycle()
     start(CODE, datetime(2024, 7, 1, 9, tzinfo=VN_TZ))
 
-    killed = _approve(prefect, fault="after_number")
+    killed = _approve(prefect, fault=fault)
     assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
     stuck = _approve(prefect)
     assert stuck.returncode == 1
@@ -101,6 +111,11 @@ def test_an_approval_killed_after_its_number_is_finished_by_retry_with_that_numb
     done = _approve(prefect, "--retry")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "báo cáo số 01/BC-UBND đã phát hành" in done.stdout
+    _assert_issued_once(settings)
+
+
+def _assert_issued_once(settings: Settings) -> None:
+    """One number, one final (one DOCX and one PDF in the archive), one email per recipient."""
     with session() as db:
         assert len(db.exec(select(IssuedNumber)).all()) == 1
         finals = db.exec(select(ReportVersion).where(ReportVersion.kind == "final")).all()
@@ -108,7 +123,35 @@ def test_an_approval_killed_after_its_number_is_finished_by_retry_with_that_numb
             select(OutboundMessage).where(OutboundMessage.kind == "distribution")
         ).all()
     assert [f.number_text for f in finals] == ["01/BC-UBND"]
+    archived = sorted(p.suffix for p in (settings.home / "reports" / CODE).glob("bao-cao-*"))
+    assert archived == [".docx", ".pdf"]
     assert len(distributed) == 4
     assert {m.status for m in distributed} == {"sent"}
     sent = [m for m in maildir_messages(settings.sent_maildir) if "01/BC-UBND" in m["Subject"]]
     assert len(sent) == 4, "each recipient gets the report once"
+    assert len({str(m["To"]) for m in sent}) == 4
+
+
+def test_a_consolidation_killed_mid_render_leaves_nothing_and_a_rerun_makes_one_draft(
+    settings: Settings, prefect: str
+) -> None:
+    open_reference_cycle()
+    env = {**os.environ, "REPORTCYCLE_FAULT": "mid_render"}
+    consolidate = ["consolidate", CODE, "--now", "2024-07-01T09:00"]
+    killed = run_cli(*consolidate, prefect=prefect, env=env, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    with session() as db:
+        assert db.exec(select(ReportVersion)).all() == []
+    assert not list((settings.home / "reports").glob(f"{CODE}/*"))
+
+    env.pop("REPORTCYCLE_FAULT")
+    again = run_cli(*consolidate, prefect=prefect, env=env, timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    with session() as db:
+        (draft,) = db.exec(select(ReportVersion)).all()
+    assert (draft.version, draft.status) == (1, ReportStatus.AWAITING)
+    assert f"draft 1 of {CODE}" in again.stdout
+
+    done = _approve(prefect)
+    assert done.returncode == 0, done.stdout + done.stderr
+    _assert_issued_once(settings)

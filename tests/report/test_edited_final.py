@@ -77,7 +77,7 @@ def test_a_bad_edited_file_is_refused_clearly_and_the_draft_stays_approvable(
 
     again = run("approve", CODE, "--now", "2025-03-25T10:00", prefect=prefect)
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "report 01/BC-UBND issued" in again.stdout
+    assert "báo cáo số 01/BC-UBND đã phát hành" in again.stdout
     with session() as db:
         finals = db.exec(select(ReportVersion).where(ReportVersion.kind == ReportKind.FINAL)).all()
     assert len(finals) == 1
