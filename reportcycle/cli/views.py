@@ -81,6 +81,14 @@ def status_table(console: Console, data: dict[str, Any]) -> None:
             f"{report['path']}",
             highlight=False,
         )
+        if report["pdf_path"]:
+            console.print(_signed_line(report), highlight=False)
+
+
+def _signed_line(report: dict[str, Any]) -> str:
+    if report.get("signed"):
+        return f"PDF digitally signed by {report['signed_by']}: {report['pdf_path']}"
+    return f"PDF NOT digitally signed (no REPORTCYCLE_SIGNING_KEY configured): {report['pdf_path']}"
 
 
 def review_table(console: Console, rows: list[dict[str, Any]]) -> None:

@@ -83,7 +83,16 @@ def _report(db: Session, cycle: Cycle) -> dict[str, Any] | None:
         "created_at": latest.created_at.isoformat(),
         "path": latest.path,
         "pdf_path": latest.pdf_path,
+        **_signature(latest.pdf),
     }
+
+
+def _signature(pdf: bytes | None) -> dict[str, Any]:
+    """Whether the final PDF carries a digital signature, read from the PDF itself."""
+    from reportcycle.report.signing import signed_by
+
+    by = signed_by(pdf)
+    return {"signed": by is not None, "signed_by": by}
 
 
 def _reply(versions: list[Submission]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from reportcycle.clock import VN_TZ
 from reportcycle.faults import checkpoint
 from reportcycle.lookup import regime_of
 from reportcycle.regime.schema import Regime
+from reportcycle.report import signing
 from reportcycle.report.archive import archive, queue_distribution
 from reportcycle.report.build import FinalHeader, as_final, final_header
 from reportcycle.report.context import context_from_json
@@ -78,6 +79,7 @@ def decide(
         )
         return draft
     edited = _read_edited(decision.edited) if decision.edited else None
+    signing.check_key(settings)  # before a number is taken for a final that cannot be signed
     regime = regime_of(db, cycle)
     on = decision.at.astimezone(VN_TZ).date()
     number = issue_number(db, cycle, regime, on=on, at=decision.at)
@@ -125,7 +127,11 @@ def _issue_final(
         created_at=decision.at,
         docx=docx,
         docx_sha256=hashlib.sha256(docx).hexdigest(),
-        pdf=convert(docx, source_suffix=".docx", target="pdf"),
+        pdf=signing.sign_final(
+            convert(docx, source_suffix=".docx", target="pdf"),
+            signing.Stamp(regime.signer.name, regime.issuer.name, decision.at),
+            settings=settings,
+        ),
         number_text=number.text,
         summary={**draft.summary, "number": number.text, "date": on.isoformat()},
         context=draft.context,
