@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from reportcycle.regime.lineage import lineage_problems
+
 
 def _items(data: Any, key: str) -> list[Any]:
     value = data.get(key) if isinstance(data, dict) else None
@@ -38,6 +40,7 @@ def cross_reference_problems(data: dict[str, Any]) -> list[Problem]:
         *_duplicate_problems(units, leaf_codes, indicator_codes),
         *_unanswered_section_problems(leaves, units),
         *_lead_unit_problems(leaves, units),
+        *lineage_problems(units, _items(data, "dissolved")),
     ]
 
 

@@ -82,6 +82,13 @@ class UnitSpec(Strict):
     head_email: Email | None = None
     sections: tuple[Code, ...] = ()
     indicators: tuple[Code, ...] = ()
+    # Lineage between cycles (README "Units that change between cycles"): the code this unit
+    # had before a rename, and the units merged into it. Earlier cycles keep the old units.
+    renamed_from: Code | None = None
+    replaces: tuple[Code, ...] = ()
+
+    def predecessors(self) -> tuple[Code, ...]:
+        return ((self.renamed_from,) if self.renamed_from else ()) + self.replaces
 
 
 class WindowSpec(Strict):
@@ -121,6 +128,7 @@ class Regime(Strict):
     reminders: tuple[ReminderStep, ...] = ()
     recipients: tuple[Recipient, ...] = ()
     calendar: CalendarOverrides = CalendarOverrides()
+    dissolved: tuple[Code, ...] = ()  # units of earlier cycles that ended with no successor
 
     def leaf_sections(self) -> list[Section]:
         out: list[Section] = []
