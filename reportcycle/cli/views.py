@@ -83,6 +83,20 @@ def status_table(console: Console, data: dict[str, Any]) -> None:
         )
         if report["pdf_path"]:
             console.print(_signed_line(report), highlight=False)
+    for child in data.get("children", []):
+        console.print(_child_line(child), highlight=False)
+
+
+def _child_line(child: dict[str, Any]) -> str:
+    totals, report = child["totals"], child["report"]
+    shown = "no draft yet"
+    if report:
+        shown = f"{report['kind']} {report['number'] or ''} ({report['status']})".replace("  ", " ")
+    return (
+        f"lower cycle {child['cycle']} (unit {child['unit']}): {child['status']}, deadline "
+        f"{child['deadline']}, counted {totals['counted']}/{totals['units']}, late "
+        f"{totals['late']}; report: {shown}"
+    )
 
 
 def _signed_line(report: dict[str, Any]) -> str:

@@ -111,6 +111,15 @@ class CalendarOverrides(Strict):
     working_days: tuple[date, ...] = ()
 
 
+class ParentSpec(Strict):
+    """The regime this body reports up to (README "Reports that feed a higher report")."""
+
+    regime: Code  # the parent regime's code
+    unit: Code  # this body's unit code in the parent regime
+    cutoff_working_days: int = Field(default=0, ge=0, le=30)  # before the parent's deadline
+    sections: dict[Code, Code] = {}  # this regime's section -> the parent's; default: same code
+
+
 class Regime(Strict):
     code: Code
     name: Text
@@ -129,6 +138,7 @@ class Regime(Strict):
     recipients: tuple[Recipient, ...] = ()
     calendar: CalendarOverrides = CalendarOverrides()
     dissolved: tuple[Code, ...] = ()  # units of earlier cycles that ended with no successor
+    parent: ParentSpec | None = None
 
     def leaf_sections(self) -> list[Section]:
         out: list[Section] = []

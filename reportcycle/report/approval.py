@@ -38,6 +38,7 @@ from reportcycle.report.context import context_from_json
 from reportcycle.report.drafts import final_of, latest_draft, next_version
 from reportcycle.report.errors import ConsolidationError
 from reportcycle.report.numbering import issue_number
+from reportcycle.report.rollup import contribute_to_parent
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ def _issue_final(
     _decided(final, decision)
     db.add(final)
     _close(db, cycle, {draft.id: draft, base.id: base}.values(), decision)
+    contribute_to_parent(db, cycle, regime, final, draft)  # a lower body's report goes up
     archive(settings, cycle, final)
     queued = queue_distribution(db, cycle, regime, final, on=on, now=decision.at, settings=settings)
     audit(
