@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     office_start: time = Field(default=time(7, 30), description="reminders go out from …")
     office_end: time = Field(default=time(17, 0), description="… until, Asia/Ho_Chi_Minh")
     max_attachment_bytes: int = Field(default=20 * 2**20, ge=1024)
+    signing_key: Path | None = Field(
+        default=None, description="PKCS#12 (.p12) key that signs the final PDF; unset = unsigned"
+    )
+    signing_passphrase: str | None = Field(default=None, description="the .p12's passphrase")
 
     @field_validator("home")
     @classmethod

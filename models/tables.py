@@ -70,6 +70,9 @@ class Unit(SQLModel, table=True):
     head_email: str | None = None
     active: bool = True
     updated_at: datetime = _ts()
+    # Lineage: the unit it became (renamed into, merged into) when it stopped being one.
+    successor_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    ended_at: datetime | None = _ts(nullable=True)
 
 
 class Cycle(SQLModel, table=True):

@@ -103,21 +103,32 @@ def cycle_set_text(
 def status(
     cycle: Annotated[str, typer.Argument(help="cycle code, e.g. dong-nai-ttdn-6-thang-2024-H1")],
     as_json: Annotated[bool, typer.Option("--json", help="the documented JSON schema")] = False,
+    compare: Annotated[
+        str | None,
+        typer.Option(help="an earlier cycle's code: each unit against its predecessors then"),
+    ] = None,
 ) -> None:
     """One line per unit: request sent, when, failures."""
     from models.db import session
-    from reportcycle.cli.views import status_table
+    from reportcycle.cli.views import comparison_table, status_table
+    from reportcycle.cycle.history import compare_cycles
     from reportcycle.cycle.status import cycle_status
     from reportcycle.lookup import find_cycle
 
     migrate()
     with session() as db:
         try:
-            data = cycle_status(db, find_cycle(db, cycle))
+            found = find_cycle(db, cycle)
+            if compare is not None:
+                data = compare_cycles(db, found, find_cycle(db, compare))
+            else:
+                data = cycle_status(db, found)
         except LookupError as exc:
             raise fail(str(exc)) from None
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    elif compare is not None:
+        comparison_table(out, data)
     else:
         status_table(out, data)
 

@@ -87,6 +87,50 @@ def status_table(console: Console, data: dict[str, Any]) -> None:
             f"({label(report['status'])}): {report['path']}",
             highlight=False,
         )
+        if report["pdf_path"]:
+            console.print(_signed_line(report), highlight=False)
+    for child in data.get("children", []):
+        console.print(_child_line(child), highlight=False)
+
+
+def _child_line(child: dict[str, Any]) -> str:
+    totals, report = child["totals"], child["report"]
+    shown = "no draft yet"
+    if report:
+        shown = f"{report['kind']} {report['number'] or ''} ({report['status']})".replace("  ", " ")
+    return (
+        f"lower cycle {child['cycle']} (unit {child['unit']}): {child['status']}, deadline "
+        f"{child['deadline']}, counted {totals['counted']}/{totals['units']}, late "
+        f"{totals['late']}; report: {shown}"
+    )
+
+
+def _signed_line(report: dict[str, Any]) -> str:
+    if report.get("signed"):
+        return f"PDF digitally signed by {report['signed_by']}: {report['pdf_path']}"
+    return f"PDF NOT digitally signed (no REPORTCYCLE_SIGNING_KEY configured): {report['pdf_path']}"
+
+
+def comparison_table(console: Console, data: dict[str, Any]) -> None:
+    """Each unit now and what it was in the earlier cycle (its predecessors, names of then)."""
+    table = Table("unit", "name", "counted", f"in {data['earlier']}", "counted then")
+    for line in data["units"]:
+        then = ", ".join(f"{e['unit']} ({e['name']})" for e in line["earlier"]) or "new"
+        counted_then = ("yes" if line["earlier_counted"] else "no") if line["earlier"] else "—"
+        table.add_row(
+            line["unit"], line["name"], "yes" if line["counted"] else "no", then, counted_then
+        )
+    console.print(table)
+    for row in data["ended"]:
+        console.print(f"ended since: {row['unit']} ({row['name']})", highlight=False)
+    totals = data["totals"]
+    console.print(
+        f"reporting rate {totals['reporting_rate']:.0%} now, "
+        f"{totals['earlier_reporting_rate']:.0%} in {data['earlier']}; today's units that "
+        f"existed then ({totals['with_history']}) reported then in full: "
+        f"{totals['earlier_rate_of_today_units']:.0%}",
+        highlight=False,
+    )
 
 
 def _reply_problem(reply: dict[str, Any]) -> str:

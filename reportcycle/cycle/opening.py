@@ -19,6 +19,7 @@ from reportcycle.calendar.periods import (
     period_containing,
     window,
 )
+from reportcycle.cycle.parents import child_deadline
 from reportcycle.cycle.regime_record import sync_regime
 from reportcycle.lookup import calendar_for
 from reportcycle.outbox.messages import new_token
@@ -54,8 +55,10 @@ def open_cycle(
     if found is not None:
         assert found.id is not None
         return OpenedCycle(found.id, code, created=False)
+    cutoff = child_deadline(db, loaded, period.code)  # checked before anything is written
     regime_row = sync_regime(db, loaded, now=now)
     start, end, due = _dates(regime, period, now)
+    due = cutoff or due  # a parent's common cutoff wins over the regime's own rule
     assert regime_row.id is not None
     cycle = Cycle(
         code=code,

@@ -12,7 +12,7 @@ from models.db import audit
 from models.tables import Regime as RegimeRow
 from models.tables import RegimeVersion, Unit
 from reportcycle.regime.loading import LoadedRegime
-from reportcycle.regime.schema import UnitSpec
+from reportcycle.regime.schema import Regime, UnitSpec
 
 
 def sync_regime(db: Session, loaded: LoadedRegime, *, now: datetime) -> RegimeRow:
@@ -23,7 +23,42 @@ def sync_regime(db: Session, loaded: LoadedRegime, *, now: datetime) -> RegimeRo
     for spec in loaded.regime.units:
         _upsert_unit(db, existing.get(spec.code), spec, now)
     db.flush()
+    record_lineage(db, loaded.regime, now=now)
     return row
+
+
+def record_lineage(db: Session, regime: Regime, *, now: datetime) -> None:
+    """Units renamed or merged point to their successor and end; dissolved units end; a unit
+    listed again is active again. Old rows stay: earlier cycles' requests refer to them."""
+    units = {u.code: u for u in db.exec(select(Unit)).all()}
+    for spec in regime.units:
+        unit = units[spec.code]
+        if not unit.active:
+            unit.active, unit.successor_id, unit.ended_at = True, None, None
+            audit(db, at=now, action="unit.reactivated", entity="unit", entity_id=unit.id)
+        for code in spec.predecessors():
+            old = units.get(code)  # one never seen here has no history to carry over
+            if old is not None and old.successor_id != unit.id:
+                _end(db, old, now, successor=unit)
+    for code in regime.dissolved:
+        old = units.get(code)
+        if old is not None and (old.active or old.successor_id is not None):
+            _end(db, old, now, successor=None)
+    db.flush()
+
+
+def _end(db: Session, unit: Unit, now: datetime, *, successor: Unit | None) -> None:
+    unit.active, unit.ended_at = False, now
+    unit.successor_id = successor.id if successor else None
+    audit(
+        db,
+        at=now,
+        action="unit.replaced" if successor else "unit.dissolved",
+        entity="unit",
+        entity_id=unit.id,
+        code=unit.code,
+        successor=successor.code if successor else None,
+    )
 
 
 def _regime_row(db: Session, loaded: LoadedRegime, now: datetime) -> RegimeRow:

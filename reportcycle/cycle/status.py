@@ -67,7 +67,30 @@ def cycle_status(db: Session, cycle: Cycle) -> dict[str, Any]:
         "units": units,
         "totals": totals,
         "report": _report(db, cycle),
+        "children": _children(db, cycle),
     }
+
+
+def _children(db: Session, cycle: Cycle) -> list[dict[str, Any]]:
+    """The lower bodies' cycles that report up to this one, each with its own progress."""
+    from reportcycle.cycle.parents import child_cycles
+
+    out = []
+    for child, unit in child_cycles(db, cycle):
+        data = cycle_status(db, child)
+        totals = data["totals"]
+        out.append(
+            {
+                "unit": unit,
+                "cycle": child.code,
+                "status": child.status,
+                "deadline": child.deadline.isoformat(),
+                "totals": {k: totals[k] for k in ("units", "counted", "late", "reporting_rate")},
+                "report": data["report"],
+                "children": data["children"],
+            }
+        )
+    return out
 
 
 def _report(db: Session, cycle: Cycle) -> dict[str, Any] | None:
@@ -89,7 +112,16 @@ def _report(db: Session, cycle: Cycle) -> dict[str, Any] | None:
         "created_at": latest.created_at.isoformat(),
         "path": latest.path,
         "pdf_path": latest.pdf_path,
+        **_signature(latest.pdf),
     }
+
+
+def _signature(pdf: bytes | None) -> dict[str, Any]:
+    """Whether the final PDF carries a digital signature, read from the PDF itself."""
+    from reportcycle.report.signing import signed_by
+
+    by = signed_by(pdf)
+    return {"signed": by is not None, "signed_by": by}
 
 
 def _reply(versions: list[Submission], messages: list[dict[str, Any]]) -> dict[str, Any]:

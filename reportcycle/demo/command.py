@@ -125,6 +125,7 @@ def _configure(home: Path, api: str) -> None:
     )
     for name in ("REPORTCYCLE_SMTP_URL", "REPORTCYCLE_INBOX_URL"):
         os.environ.pop(name, None)
+    _signing_key(home)
     # Imported only now, so that Prefect's settings (read at import) see PREFECT_API_URL.
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -140,6 +141,28 @@ def _configure(home: Path, api: str) -> None:
         )
     db.get_engine.cache_clear()
     db.migrate()
+
+
+def _signing_key(home: Path) -> None:
+    """A self-signed test key for the regime's signer, so that the demo's final is signed."""
+    from datetime import UTC, datetime
+
+    from reportcycle.demo.units import REGIME_FILE
+    from reportcycle.regime.loading import load_regime
+    from reportcycle.report.signing_key import make_self_signed
+
+    regime = load_regime(REGIME_FILE).regime
+    key, passphrase = home / "khoa-ky-so" / "khoa-thu.p12", "demo-khong-dung-that"
+    pem = make_self_signed(
+        key,
+        passphrase,
+        name=regime.signer.name,
+        organisation=regime.issuer.name,
+        now=datetime.now(UTC),  # a certificate is valid from the real time it was made
+    )
+    os.environ["REPORTCYCLE_SIGNING_KEY"] = str(key)
+    os.environ["REPORTCYCLE_SIGNING_PASSPHRASE"] = passphrase
+    out.print(f"a self-signed test signing key: {key} (its certificate: {pem}).", highlight=False)
 
 
 def _quiet_prefect_console() -> None:

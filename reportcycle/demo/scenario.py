@@ -26,7 +26,7 @@ from reportcycle.lookup import calendar_for, find_cycle
 from reportcycle.outbox.local_server import LocalMailServer
 from reportcycle.outbox.sending import send_outbox
 from reportcycle.regime.loading import load_regime
-from reportcycle.report import drafts
+from reportcycle.report import drafts, signing
 from reportcycle.report.texts import read_text_file, set_text
 from reportcycle.superior_request import SuperiorRequest
 from reportcycle.vietnamese import format_share_vi
@@ -247,6 +247,8 @@ class Scenario:
         if self.final is not None:
             self.out.print(f"Báo cáo số {self.final.number_text}:", highlight=False)
             self.out.print(f"  DOCX: {self.final.path}\n  PDF:  {self.final.pdf_path}")
+            signed = "ký số" if signing.signed_by(self.final.pdf) else "CHƯA ký số"
+            self.out.print(f"  PDF {signed} (digitally signed: {signed == 'ký số'})")
         elif not approve:
             self.out.print(
                 f"the draft waits for approval: Resume in the UI, or `REPORTCYCLE_HOME="

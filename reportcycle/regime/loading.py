@@ -161,3 +161,9 @@ def _issue(path: str, lines: dict[tuple[Any, ...], int], error: Any) -> RegimeIs
         if "input" in error and not isinstance(error["input"], dict | list):
             message += f" (got {error['input']!r})"
     return RegimeIssue(path, _line_for(lines, loc), _dotted(loc), message)
+
+
+def issue_at(path: Path, loc: tuple[Any, ...], message: str) -> RegimeIssue:
+    """An issue found after loading (against the database): at the field's line in the file."""
+    node, _ = _parse_yaml(path.read_text(encoding="utf-8"))
+    return RegimeIssue(str(path), _line_for(_line_index(node), loc), _dotted(loc), message)

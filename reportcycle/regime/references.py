@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from reportcycle.regime.aggregates import aggregate_problems
+from reportcycle.regime.lineage import lineage_problems
 
 
 def _items(data: Any, key: str) -> list[Any]:
@@ -41,6 +42,7 @@ def cross_reference_problems(data: dict[str, Any]) -> list[Problem]:
         *_unanswered_section_problems(leaves, units),
         *_lead_unit_problems(leaves, units),
         *aggregate_problems(_items(data, "indicators")),
+        *lineage_problems(units, _items(data, "dissolved")),
     ]
 
 

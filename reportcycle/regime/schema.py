@@ -91,6 +91,13 @@ class UnitSpec(Strict):
     head_email: Email | None = None
     sections: tuple[Code, ...] = ()
     indicators: tuple[Code, ...] = ()
+    # Lineage between cycles (README "Units that change between cycles"): the code this unit
+    # had before a rename, and the units merged into it. Earlier cycles keep the old units.
+    renamed_from: Code | None = None
+    replaces: tuple[Code, ...] = ()
+
+    def predecessors(self) -> tuple[Code, ...]:
+        return ((self.renamed_from,) if self.renamed_from else ()) + self.replaces
 
 
 class WindowSpec(Strict):
@@ -119,6 +126,15 @@ class ReportOptions(Strict):
     indicator_tables_in_final: bool = True
 
 
+class ParentSpec(Strict):
+    """The regime this body reports up to (README "Reports that feed a higher report")."""
+
+    regime: Code  # the parent regime's code
+    unit: Code  # this body's unit code in the parent regime
+    cutoff_working_days: int = Field(default=0, ge=0, le=30)  # before the parent's deadline
+    sections: dict[Code, Code] = {}  # this regime's section -> the parent's; default: same code
+
+
 class Regime(Strict):
     code: Code
     name: Text
@@ -137,6 +153,8 @@ class Regime(Strict):
     recipients: tuple[Recipient, ...] = ()
     calendar: CalendarOverrides = CalendarOverrides()
     report: ReportOptions = ReportOptions()
+    dissolved: tuple[Code, ...] = ()  # units of earlier cycles that ended with no successor
+    parent: ParentSpec | None = None
 
     def leaf_sections(self) -> list[Section]:
         out: list[Section] = []

@@ -31,12 +31,14 @@ from reportcycle.clock import VN_TZ
 from reportcycle.faults import checkpoint
 from reportcycle.lookup import regime_of
 from reportcycle.regime.schema import Regime
+from reportcycle.report import signing
 from reportcycle.report.archive import archive, queue_distribution
 from reportcycle.report.build import FinalHeader, as_final, final_header
 from reportcycle.report.context import context_from_json
 from reportcycle.report.drafts import final_of, latest_draft, next_version
 from reportcycle.report.errors import ConsolidationError
 from reportcycle.report.numbering import issue_number
+from reportcycle.report.rollup import contribute_to_parent
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ def decide(
         )
         return draft
     edited = _read_edited(decision.edited) if decision.edited else None
+    signing.check_key(settings)  # before a number is taken for a final that cannot be signed
     regime = regime_of(db, cycle)
     if edited is not None and decision.edited is not None:
         check_edited(decision.edited, edited, regime)  # before the number is taken
@@ -138,7 +141,11 @@ def _issue_final(
         base = _store_edited(db, cycle, draft, edited, decision, settings=settings)
     docx = _final_docx(draft, edited, final_header(regime, number.text, on))
     checkpoint("after_final_docx")
-    pdf = convert(docx, source_suffix=".docx", target="pdf")
+    pdf = signing.sign_final(
+        convert(docx, source_suffix=".docx", target="pdf"),
+        signing.Stamp(regime.signer.name, regime.issuer.name, decision.at),
+        settings=settings,
+    )
     checkpoint("after_pdf")
     final = ReportVersion(
         cycle_id=cycle.id or 0,
@@ -157,6 +164,7 @@ def _issue_final(
     _decided(final, decision)
     db.add(final)
     _close(db, cycle, {draft.id: draft, base.id: base}.values(), decision)
+    contribute_to_parent(db, cycle, regime, final, draft)  # a lower body's report goes up
     archive(settings, cycle, final)
     queued = queue_distribution(db, cycle, regime, final, on=on, now=decision.at, settings=settings)
     audit(

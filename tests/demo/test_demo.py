@@ -14,6 +14,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from flows.artifacts import artifact_key
+from reportcycle.report.signing import signed_by
 
 pytestmark = [pytest.mark.slow, pytest.mark.libreoffice]
 
@@ -35,6 +36,8 @@ def _check_run(done: subprocess.CompletedProcess[str]) -> None:
     pdf = Path(re.search(r"PDF:  (\S+)", out).group(1))  # type: ignore[union-attr]
     assert docx.read_bytes()[:2] == b"PK"
     assert pdf.read_bytes()[:5] == b"%PDF-"
+    assert signed_by(pdf.read_bytes()) == "Võ Tân Đức", "the demo signs with its test key"
+    assert "PDF ký số (digitally signed: True)" in out
     assert "Báo cáo số 01/BC-UBND" in out
     assert "Tỷ lệ báo cáo: 88% (7/8)" in out
     assert "đúng hạn: 75% (6/8)" in out
