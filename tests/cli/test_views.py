@@ -49,7 +49,7 @@ def test_status_table_speaks_vietnamese(settings: Settings) -> None:
     svh = next(line for line in out.splitlines() if "SVHTTDL" in line)
     assert "chưa nhận" in svh
     assert "đang mở" in out
-    assert "tỷ lệ báo cáo 12%" in out
+    assert "tỷ lệ báo cáo 13%" in out
     assert not CODES.search(out), CODES.search(out)
     # the data behind it, what `--json` prints, keeps the codes
     assert {u["request"]["status"] for u in data["units"]} == {"sent"}
