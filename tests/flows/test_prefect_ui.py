@@ -52,7 +52,9 @@ def consolidate_run(demo_runs: tuple[Path, list[subprocess.CompletedProcess[str]
     """The id of the demo's consolidate-report run (its second demo), from what it printed."""
     _, (_, last) = demo_runs
     assert last.returncode == 0, last.stdout + last.stderr
-    found = re.search(r"consolidate-report run: \S+/runs/flow-run/([0-9a-f-]{36})", last.stdout)
+    found = re.search(
+        r"Lượt chạy consolidate-report: \S+/runs/flow-run/([0-9a-f-]{36})", last.stdout
+    )
     assert found, last.stdout
     return found.group(1)
 
