@@ -184,6 +184,8 @@ def _review_context(
         "unit_name": outcome.request.unit_name if outcome.request else None,
         "cycle_code": cycle.code if cycle else None,
         "review_reasons": [REASONS_VI.get(r, r) for r in outcome.review_reasons],
+        "reason_codes": outcome.review_reasons,
+        "signals_text": outcome.signals_text,
         "submission_id": submission.id if submission else "?",
     }
 

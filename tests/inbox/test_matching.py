@@ -20,7 +20,7 @@ from reportcycle.inbox.review import pending_reviews
 from reportcycle.outbox.sending import send_outbox
 from reportcycle.regime.loading import load_regime
 from tests.conftest import REFERENCE_REGIME
-from tests.factories import deliver, open_reference_cycle, reply_with_form
+from tests.factories import deliver, maildir_messages, open_reference_cycle, reply_with_form
 from tests.fixtures import reference
 
 H1 = "dong-nai-ttdn-6-thang-2024-H1"
@@ -85,6 +85,12 @@ def test_three_signals_for_h1_outweigh_the_h2_reply_address(settings: Settings) 
     assert f"mã trong địa chỉ nhận ({h2.token}) → {H2} / DPTTH" in why
     assert f"mã trong phiếu ({h1.token}) → {H1} / DPTTH" in why
     assert f"chọn {H1} / DPTTH" in why
+    send_outbox(datetime(2024, 12, 17, 9, 5, tzinfo=VN_TZ))
+    (notice,) = [
+        m for m in maildir_messages(settings.sent_maildir) if "thnc@example.org" in str(m["To"])
+    ]
+    text = notice.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert f"Các tín hiệu: mã trong phiếu ({h1.token}) → {H1} / DPTTH" in text
 
 
 def test_agreeing_signals_are_accepted_without_a_person(settings: Settings) -> None:
