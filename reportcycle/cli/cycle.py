@@ -11,7 +11,7 @@ import typer
 
 from reportcycle.cli.common import CycleArg, NowOption, err, fail, migrate, out
 from reportcycle.clock import parse_now, resolve_now
-from reportcycle.regime.loading import RegimeError, load_regime
+from reportcycle.regime.loading import LoadedRegime, RegimeError, load_regime
 from reportcycle.regime.schema import Regime
 from reportcycle.superior_request import SuperiorRequest
 
@@ -40,6 +40,7 @@ def cycle_open(
     except (ValueError, FileNotFoundError) as exc:
         raise fail(str(exc)) from None
     migrate()
+    _check_parent(loaded, period)
     result = open_cycle(str(regime_file.resolve()), period, request, at)
     if not result.created and result.queued == 0 and result.sent == 0:
         out.print(f"kỳ {result.cycle_code} đã mở từ trước; không tạo thêm, không gửi gì.")
@@ -52,6 +53,23 @@ def cycle_open(
     if result.failed:
         err.print(f"xem lỗi bằng `reportcycle status {result.cycle_code}`", style="yellow")
         raise typer.Exit(2)
+
+
+def _check_parent(loaded: LoadedRegime, period: str) -> None:
+    """A regime that reports up needs its parent's cycle: said here, not as a flow failure."""
+    from models.db import session
+    from reportcycle.calendar.periods import parse_period
+    from reportcycle.cycle.parents import child_deadline
+
+    if loaded.regime.parent is None:
+        return
+    try:
+        with session() as db:
+            child_deadline(db, loaded, parse_period(period).code)
+    except RegimeError as exc:
+        raise fail(str(exc)) from None
+    except ValueError:
+        return  # a malformed period: the flow says what is wrong with it
 
 
 def _superior_request(

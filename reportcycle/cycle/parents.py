@@ -39,7 +39,7 @@ def child_deadline(db: Session, loaded: LoadedRegime, period_code: str) -> date 
                     loaded.path,
                     ("parent", "regime"),
                     f"no regime {spec.regime!r} is known here; open the parent regime's cycle "
-                    f"for {period_code} first (`reportcycle cycle open PARENT.yaml "
+                    f"for {period_code} first (`reportcycle cycle open PARENT.yaml --period "
                     f"{period_code}`), or correct the code",
                 )
             ]

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from models.db import audit
 from models.inbound import InboundMessage, InboundStatus, ReviewState, Submission
 from models.report import ReportVersion
-from models.tables import Cycle
+from models.tables import Cycle, DataRequest
 from reportcycle.clock import VN_TZ
 from reportcycle.cycle.parents import parent_cycle, parent_request
 from reportcycle.regime.schema import Aggregate, Regime
@@ -44,24 +44,7 @@ def contribute_to_parent(
             f"{spec.unit} is not there; open the parent's cycle, then approve again"
         )
     at = final.created_at
-    docx = final.docx or b""
-    inbound = InboundMessage(
-        dedupe_key=f"rollup:{cycle.code}",
-        sha256=hashlib.sha256(docx).hexdigest(),
-        source=f"rollup:{cycle.code}",
-        source_ref=final.number_text or str(final.version),
-        received_at=at,
-        size=len(docx),
-        raw=docx,
-        subject=f"Báo cáo số {final.number_text} của {regime.issuer.name}",
-        status=InboundStatus.ACCEPTED,
-        cycle_id=parent.id,
-        request_id=request.id,
-        processed_at=at,
-        details={"rollup_from": cycle.code, "report_version": final.version},
-    )
-    db.add(inbound)
-    db.flush()
+    inbound = _message(db, cycle, regime, final, parent, request)
     sections = _sections(context_from_json(final.context), spec.sections, request.section_codes)
     indicators = _indicators(db, cycle, regime, draft, request.indicator_codes)
     latest = db.exec(
@@ -99,6 +82,38 @@ def contribute_to_parent(
         late=submission.late,
     )
     return submission
+
+
+def _message(
+    db: Session,
+    cycle: Cycle,
+    regime: Regime,
+    final: ReportVersion,
+    parent: Cycle,
+    request: DataRequest,
+) -> InboundMessage:
+    """The inbound row a submission hangs from: the issued DOCX as its raw, once per lower
+    cycle (its dedupe key)."""
+    at = final.created_at
+    docx = final.docx or b""
+    inbound = InboundMessage(
+        dedupe_key=f"rollup:{cycle.code}",
+        sha256=hashlib.sha256(docx).hexdigest(),
+        source=f"rollup:{cycle.code}",
+        source_ref=final.number_text or str(final.version),
+        received_at=at,
+        size=len(docx),
+        raw=docx,
+        subject=f"Báo cáo số {final.number_text} của {regime.issuer.name}",
+        status=InboundStatus.ACCEPTED,
+        cycle_id=parent.id,
+        request_id=request.id,
+        processed_at=at,
+        details={"rollup_from": cycle.code, "report_version": final.version},
+    )
+    db.add(inbound)
+    db.flush()
+    return inbound
 
 
 def _sections(

@@ -10,6 +10,7 @@ stamp sits in the blank lines above it, where the handwritten signature and seal
 from __future__ import annotations
 
 import io
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -63,6 +64,8 @@ def sign_final(pdf: bytes, stamp: Stamp, *, settings: Settings) -> bytes:
     from pyhanko.sign import fields, signers
 
     signer = _load(settings)
+    # fontTools says it drops the font's FFTM table on every subset: nothing to tell a user
+    logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
     page, box = signature_box(pdf, stamp.signer)
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     fields.append_signature_field(writer, fields.SigFieldSpec(FIELD_NAME, on_page=page, box=box))

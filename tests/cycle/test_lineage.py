@@ -8,6 +8,7 @@ import json
 from datetime import date, datetime
 from pathlib import Path
 
+import pytest
 from sqlmodel import col, select
 
 from models.db import AuditEvent, session
@@ -181,6 +182,14 @@ def test_the_comparison_follows_the_lineage(settings: Settings, tmp_path: Path) 
         "earlier_rate_of_today_units": 0.5,  # BPTTH, SKHCN, STC of the six
     }
 
+
+@pytest.mark.slow  # subprocesses
+def test_status_compare_on_the_command_line(settings: Settings, tmp_path: Path) -> None:
+    _two_cycles(settings, tmp_path)
+    with session() as db:
+        new = db.exec(select(Cycle).where(Cycle.code == NEW)).one()
+        old = db.exec(select(Cycle).where(Cycle.code == OLD)).one()
+        data = compare_cycles(db, new, old)
     done = run_cli("status", NEW, "--compare", OLD, "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == json.loads(json.dumps(data))

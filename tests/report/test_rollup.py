@@ -28,7 +28,7 @@ from reportcycle.regime.loading import RegimeError, load_regime
 from reportcycle.report import approval, drafts
 from reportcycle.report.approval import Decision
 from reportcycle.report.texts import set_text
-from tests.factories import attachments, deliver, maildir_messages, reply_with_form
+from tests.factories import attachments, deliver, maildir_messages, reply_with_form, run_cli
 from tests.report.test_consolidate_reference import body_lines
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "rollup"
@@ -292,3 +292,13 @@ def test_a_parent_unit_that_is_not_in_the_parent_is_named_at_its_line(
         match=rf"xa.yaml:{line}: parent.unit: regime 'huyen-vc-rollup' has no unit 'X_ZZ'",
     ):
         _open(path)
+
+
+@pytest.mark.slow  # a subprocess
+def test_cycle_open_says_the_parent_is_missing_without_a_traceback(settings: Settings) -> None:
+    path = FIXTURES / "xa.yaml"
+    done = run_cli("cycle", "open", str(path), "--period", "2024-H1", "--now", "2024-06-17T08:00")
+    assert done.returncode == 1
+    assert "parent.regime: no regime 'huyen-vc-rollup' is known here" in done.stderr
+    assert "--period 2024-H1" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
