@@ -95,40 +95,41 @@ def status_table(console: Console, data: dict[str, Any]) -> None:
 
 def _child_line(child: dict[str, Any]) -> str:
     totals, report = child["totals"], child["report"]
-    shown = "no draft yet"
+    shown = "chưa có dự thảo"
     if report:
-        shown = f"{report['kind']} {report['number'] or ''} ({report['status']})".replace("  ", " ")
+        number = f" số {report['number']}" if report["number"] else ""
+        shown = f"{label(report['kind'])}{number} ({label(report['status'])})"
     return (
-        f"lower cycle {child['cycle']} (unit {child['unit']}): {child['status']}, deadline "
-        f"{child['deadline']}, counted {totals['counted']}/{totals['units']}, late "
-        f"{totals['late']}; report: {shown}"
+        f"kỳ cấp dưới {child['cycle']} (đơn vị {child['unit']}): {label(child['status'])}, "
+        f"hạn {child['deadline']}, đưa vào báo cáo {totals['counted']}/{totals['units']}, "
+        f"trễ hạn {totals['late']}; báo cáo: {shown}"
     )
 
 
 def _signed_line(report: dict[str, Any]) -> str:
     if report.get("signed"):
-        return f"PDF digitally signed by {report['signed_by']}: {report['pdf_path']}"
-    return f"PDF NOT digitally signed (no REPORTCYCLE_SIGNING_KEY configured): {report['pdf_path']}"
+        return f"PDF đã ký số bởi {report['signed_by']}: {report['pdf_path']}"
+    return f"PDF CHƯA ký số (chưa đặt khóa ký REPORTCYCLE_SIGNING_KEY): {report['pdf_path']}"
 
 
 def comparison_table(console: Console, data: dict[str, Any]) -> None:
     """Each unit now and what it was in the earlier cycle (its predecessors, names of then)."""
-    table = Table("unit", "name", "counted", f"in {data['earlier']}", "counted then")
+    table = Table("Mã", "Đơn vị", "Đưa vào báo cáo", f"Trong kỳ {data['earlier']}", "Khi đó")
     for line in data["units"]:
-        then = ", ".join(f"{e['unit']} ({e['name']})" for e in line["earlier"]) or "new"
-        counted_then = ("yes" if line["earlier_counted"] else "no") if line["earlier"] else "—"
+        then = ", ".join(f"{e['unit']} ({e['name']})" for e in line["earlier"]) or "đơn vị mới"
+        counted_then = ("có" if line["earlier_counted"] else "không") if line["earlier"] else "—"
         table.add_row(
-            line["unit"], line["name"], "yes" if line["counted"] else "no", then, counted_then
+            line["unit"], line["name"], "có" if line["counted"] else "không", then, counted_then
         )
     console.print(table)
     for row in data["ended"]:
-        console.print(f"ended since: {row['unit']} ({row['name']})", highlight=False)
+        console.print(f"đã thôi hoạt động: {row['unit']} ({row['name']})", highlight=False)
     totals = data["totals"]
     console.print(
-        f"reporting rate {totals['reporting_rate']:.0%} now, "
-        f"{totals['earlier_reporting_rate']:.0%} in {data['earlier']}; today's units that "
-        f"existed then ({totals['with_history']}) reported then in full: "
-        f"{totals['earlier_rate_of_today_units']:.0%}",
+        f"tỷ lệ báo cáo kỳ này {format_share_vi(totals['reporting_rate'])}, kỳ "
+        f"{data['earlier']} {format_share_vi(totals['earlier_reporting_rate'])}; các đơn vị "
+        f"hiện nay đã có từ kỳ đó ({totals['with_history']}) khi đó báo cáo đủ: "
+        f"{format_share_vi(totals['earlier_rate_of_today_units'])}",
         highlight=False,
     )
 

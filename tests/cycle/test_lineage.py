@@ -195,5 +195,5 @@ def test_status_compare_on_the_command_line(settings: Settings, tmp_path: Path) 
     assert json.loads(done.stdout) == json.loads(json.dumps(data))
     text = run_cli("status", NEW, "--compare", OLD)
     assert "DPTTH (Đài Phát thanh – Truyền hình Đồng Nai), BDN (Báo Đồng Nai)" in text.stdout
-    assert "ended since: SNGV (Sở Ngoại vụ)" in text.stdout
-    assert "reporting rate 29% now, 62% in" in text.stdout
+    assert "đã thôi hoạt động: SNGV (Sở Ngoại vụ)" in text.stdout
+    assert "tỷ lệ báo cáo kỳ này 29%, kỳ" in text.stdout

@@ -182,7 +182,7 @@ def test_review_accept_from_the_cli_sends_the_unit_its_receipt(settings: Setting
         (row,) = pending_reviews(db)
     done = run_cli("review", "accept", str(row["id"]), "--now", "2024-06-19T10:00")
     assert done.returncode == 0, done.stderr
-    assert "(1 message(s) sent)" in done.stdout
+    assert "(1 thư đã gửi)" in done.stdout
     receipts = _sent_to(settings, "dptth@example.org")[1:]
     assert len(receipts) == 2
     text = receipts[-1].get_body(("plain",)).get_content()  # type: ignore[attr-defined]

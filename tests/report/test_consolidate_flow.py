@@ -150,7 +150,7 @@ def test_a_consolidation_killed_mid_render_leaves_nothing_and_a_rerun_makes_one_
     with session() as db:
         (draft,) = db.exec(select(ReportVersion)).all()
     assert (draft.version, draft.status) == (1, ReportStatus.AWAITING)
-    assert f"draft 1 of {CODE}" in again.stdout
+    assert f"dự thảo lần 1 của {CODE}" in again.stdout
 
     done = _approve(prefect)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -117,7 +117,7 @@ def test_an_approved_final_is_signed_and_verifies_with_a_visible_stamp(
 
     report = _report()
     assert (report["signed"], report["signed_by"]) == (True, "Võ Tân Đức")
-    assert "PDF digitally signed by Võ Tân Đức" in _status_text()
+    assert "PDF đã ký số bởi Võ Tân Đức" in _status_text()
 
 
 @pytest.mark.libreoffice
@@ -158,7 +158,7 @@ def test_without_a_key_the_final_is_unsigned_and_status_says_so(settings: Settin
     assert PdfFileReader(io.BytesIO(final.pdf)).embedded_signatures == []
     report = _report()
     assert (report["signed"], report["signed_by"]) == (False, None)
-    assert "PDF NOT digitally signed (no REPORTCYCLE_SIGNING_KEY configured)" in _status_text()
+    assert "PDF CHƯA ký số (chưa đặt khóa ký REPORTCYCLE_SIGNING_KEY)" in _status_text()
 
 
 def test_a_missing_key_file_is_refused_naming_the_setting(
