@@ -9,6 +9,7 @@ its line breaks and its padding (exact for base64, 7bit, 8bit and binary).
 
 from __future__ import annotations
 
+import binascii
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage, Message
@@ -24,6 +25,9 @@ _WHITESPACE = (b"\r", b"\n", b" ", b"\t")
 class PartSize:
     headers: Message  # the part's headers only
     decoded_size: int  # exact, or (quoted-printable) a lower bound
+    start: int = 0  # where its (encoded) body lies in the raw message
+    end: int = 0
+    encoding: str = "7bit"
 
 
 def header_end(raw: bytes, start: int = 0, end: int | None = None) -> tuple[int, int]:
@@ -66,7 +70,7 @@ def _walk(raw: bytes, start: int, end: int, depth: int) -> Iterator[PartSize]:
     elif content_type == "message/rfc822" and encoding in ("7bit", "8bit", "binary"):
         yield from _walk(raw, body, end, depth + 1)
     else:
-        yield PartSize(headers, _decoded_size(raw, body, end, encoding))
+        yield PartSize(headers, _decoded_size(raw, body, end, encoding), body, end, encoding)
 
 
 def _parts(raw: bytes, start: int, end: int, boundary: bytes) -> Iterator[tuple[int, int]]:
@@ -106,3 +110,38 @@ def _decoded_size(raw: bytes, start: int, end: int, encoding: str) -> int:
     if encoding == "quoted-printable":
         return length // 3  # "=XX" is the densest form: the decoded size is at least this
     return length
+
+
+BIG_PART = 1 << 20  # a leaf body this large is left out of the email package's parse
+_MARK = b"X-Reportcycle-Part-"
+
+
+def skeleton(raw: bytes, big: int | None = None) -> tuple[bytes, dict[str, PartSize]]:
+    """The message with each big base64 or binary leaf body replaced by a one-line marker,
+    and the parts the markers stand for. The email package needs ~9 times a message's size
+    to parse it (a str per line); the skeleton is small, and `payload` decodes each big body
+    straight from the raw bytes."""
+    big = BIG_PART if big is None else big
+    pieces: list[bytes] = []
+    parts: dict[str, PartSize] = {}
+    at = 0
+    for number, part in enumerate(leaf_parts(raw)):
+        plain = part.encoding in ("base64", "7bit", "8bit", "binary")
+        plain = plain and part.headers.get_content_maintype() != "message"  # parsed, not read
+        if part.end - part.start < big or not plain:
+            continue
+        mark = f"{_MARK.decode()}{number}"
+        pieces += [raw[at : part.start], mark.encode()]
+        parts[mark] = part
+        at = part.end
+    if not parts:
+        return raw, {}
+    pieces.append(raw[at:])
+    return b"".join(pieces), parts
+
+
+def payload(raw: bytes, part: PartSize) -> bytes:
+    """A big part's decoded bytes, from the raw message."""
+    if part.encoding != "base64":
+        return raw[part.start : part.end]
+    return binascii.a2b_base64(memoryview(raw)[part.start : part.end])  # no copy of the text

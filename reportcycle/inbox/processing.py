@@ -82,8 +82,7 @@ def process_message(
         return _refuse_unread(
             raw, oversized, max_attachment_bytes, lookup, reply_local_part, own_addresses
         )
-    message = email.message_from_bytes(raw, policy=POLICY)
-    assert isinstance(message, EmailMessage)
+    message = _parse(raw)
     base = _blank_outcome(message)
     skipped = _skip_reason(message, base.sender, own_addresses)
     if skipped is not None:
@@ -112,6 +111,23 @@ def process_message(
     if contribution.is_empty():
         return _with(base, "rejected", "empty_form", EMPTY_FORM)
     return _judge(base, match, contribution)
+
+
+def _parse(raw: bytes) -> EmailMessage:
+    """The parsed message; big bodies are decoded from the raw bytes, not parsed as text."""
+    text, big = mime_scan.skeleton(raw)
+    message = email.message_from_bytes(text, policy=POLICY)
+    assert isinstance(message, EmailMessage)
+    for part in message.walk() if big else ():
+        found = big.get(str(part.get_payload()).strip()) if not part.is_multipart() else None
+        if found is not None:
+            data = mime_scan.payload(raw, found)
+            del part["Content-Transfer-Encoding"]
+            part["Content-Transfer-Encoding"] = "binary"  # payload as is: decoded already
+            # Not set_payload: it turns bytes into a surrogate-escaped str, twice their size,
+            # and get_payload(decode=True) turns it back: two more copies of a big file.
+            part._payload = data  # type: ignore[attr-defined]  # noqa: SLF001
+    return message
 
 
 def _oversized_part(raw: bytes, max_bytes: int) -> mime_scan.PartSize | None:

@@ -29,7 +29,12 @@ CONVERTED = {"legacy_doc.eml"}  # a .doc attachment: the collector converts it w
         for c in CASES
     ],
 )
-def test_fixture_reply_gets_its_expected_outcome(settings: Settings, case: Case) -> None:
+@pytest.mark.parametrize("raw_bodies", [False, True], ids=["parsed", "bodies-from-raw"])
+def test_fixture_reply_gets_its_expected_outcome(
+    settings: Settings, case: Case, raw_bodies: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if raw_bodies:  # every body read the way big ones are (mime_scan.skeleton): same outcome
+        monkeypatch.setattr("reportcycle.inbox.mime_scan.BIG_PART", 1)
     open_reference_cycle()
     plant_tokens(TOKENS)
     deliver(settings.inbox_maildir, (OUT / case.file).read_bytes())

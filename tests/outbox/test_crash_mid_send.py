@@ -34,7 +34,10 @@ CYCLE = "dong-nai-ttdn-6-thang-2024-H1"
 class SlowRelay(MaildirHandler):
     """An outside relay that takes 0.5 s per message, then keeps it (whatever the client does)."""
 
+    started = 0  # DATA commands begun
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.started += 1
         await asyncio.sleep(0.5)
         return await super().handle_DATA(server, session, envelope)
 
@@ -44,10 +47,10 @@ def _statuses() -> Counter[str]:
         return Counter(str(r.status) for r in db.exec(select(OutboundMessage)).all())
 
 
-def _wait_for_arrivals(maildir: Path, count: int, process: subprocess.Popen[str]) -> None:
+def _wait_for_data(relay: SlowRelay, count: int, process: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 150
     while time.monotonic() < deadline:
-        if len(list((maildir / "new").iterdir())) >= count:
+        if relay.started >= count:
             return
         if process.poll() is not None:
             pytest.fail(f"cycle open ended before it was killed: {process.stderr}")
@@ -60,7 +63,8 @@ def test_killed_open_leaves_only_the_message_in_flight_in_doubt(
 ) -> None:
     regime = synthetic_regime(UNITS, tmp_path / "regime.yaml")
     relay_box = tmp_path / "relay"
-    with LocalMailServer(relay_box, handler=SlowRelay(relay_box)) as relay:
+    handler = SlowRelay(relay_box)
+    with LocalMailServer(relay_box, handler=handler) as relay:
         env = {
             **os.environ,
             "PREFECT_API_URL": prefect,
@@ -76,7 +80,8 @@ def test_killed_open_leaves_only_the_message_in_flight_in_doubt(
             stderr=subprocess.DEVNULL,
             text=True,
         )
-        _wait_for_arrivals(relay_box, 3, opening)
+        # The 4th DATA begins only once the 3rd's answer is committed and the 4th is marked.
+        _wait_for_data(handler, 4, opening)
         opening.send_signal(signal.SIGKILL)  # the 4th message is in its DATA right now
         assert opening.wait(timeout=30) == -signal.SIGKILL
         time.sleep(1)  # the relay finishes taking the 4th although its client is gone
