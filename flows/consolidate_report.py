@@ -246,9 +246,9 @@ def resume(flow_run_id: UUID, answer: Approval, *, retry: bool = False) -> State
             found = client.read_flow_run(flow_run_id)
         except ObjectNotFound:
             raise RuntimeError(
-                f"flow run {flow_run_id} is not on the Prefect server at "
-                f"{client.api_url}; is PREFECT_API_URL the server `consolidate` ran against? "
-                "Otherwise run `reportcycle consolidate` for a new draft"
+                f"lượt chạy {flow_run_id} không có trên Prefect server {client.api_url}; "
+                "PREFECT_API_URL có phải server mà `consolidate` đã chạy không? Nếu không, chạy "
+                "`reportcycle consolidate` để có dự thảo mới"
             ) from None
     state = found.state
     died = {StateType.CRASHED, StateType.FAILED} | (
@@ -263,13 +263,13 @@ def resume(flow_run_id: UUID, answer: Approval, *, retry: bool = False) -> State
             )
     elif state is None or state.type != StateType.SCHEDULED:
         hint = (
-            " If the process running it died, run `reportcycle approve --retry`."
+            " Nếu tiến trình chạy nó đã dừng, chạy `reportcycle approve --retry`."
             if state is not None and state.type in (StateType.RUNNING, StateType.PENDING)
-            else " Run `reportcycle consolidate` for a new draft."
+            else " Chạy `reportcycle consolidate` để có dự thảo mới."
         )
         raise RuntimeError(
-            f"flow run {flow_run_id} is {state.name if state else 'unknown'}, not waiting for "
-            f"a decision.{hint}"
+            f"lượt chạy {flow_run_id} đang ở trạng thái {state.name if state else 'không rõ'}, "
+            f"không chờ quyết định.{hint}"
         )
     with get_client(sync_client=True) as client:
         found = client.read_flow_run(flow_run_id)

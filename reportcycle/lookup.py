@@ -28,8 +28,8 @@ def find_cycle(db: Session, ref: str) -> Cycle:
     if found is None and ref.isdigit():
         found = db.get(Cycle, int(ref))
     if found is None:
-        known = ", ".join(db.exec(select(Cycle.code).order_by(col(Cycle.id))).all()) or "none yet"
-        raise LookupError(f"no cycle {ref!r}; known cycles: {known}")
+        known = ", ".join(db.exec(select(Cycle.code).order_by(col(Cycle.id))).all()) or "chưa có"
+        raise LookupError(f"không có kỳ báo cáo {ref!r}; các kỳ đã có: {known}")
     return found
 
 

@@ -133,19 +133,13 @@ def _issue_final(
     *,
     settings: Settings,
 ) -> ReportVersion:
-    from reportcycle.documents.convert import convert
-
     on = decision.at.astimezone(VN_TZ).date()
     base = draft
     if edited is not None:
         base = _store_edited(db, cycle, draft, edited, decision, settings=settings)
     docx = _final_docx(draft, edited, final_header(regime, number.text, on))
     checkpoint("after_final_docx")
-    pdf = signing.sign_final(
-        convert(docx, source_suffix=".docx", target="pdf"),
-        signing.Stamp(regime.signer.name, regime.issuer.name, decision.at),
-        settings=settings,
-    )
+    pdf = _final_pdf(docx, regime, decision, settings=settings)
     checkpoint("after_pdf")
     final = ReportVersion(
         cycle_id=cycle.id or 0,
@@ -184,6 +178,16 @@ def _issue_final(
         comment=decision.comment,
     )
     return final
+
+
+def _final_pdf(docx: bytes, regime: Regime, decision: Decision, *, settings: Settings) -> bytes:
+    """The final's PDF by LibreOffice, signed with the organisation's key where one is set."""
+    from reportcycle.documents.convert import convert
+
+    stamp = signing.Stamp(regime.signer.name, regime.issuer.name, decision.at)
+    return signing.sign_final(
+        convert(docx, source_suffix=".docx", target="pdf"), stamp, settings=settings
+    )
 
 
 def _final_docx(draft: ReportVersion, edited: bytes | None, header: FinalHeader) -> bytes:

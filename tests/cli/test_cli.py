@@ -75,4 +75,4 @@ def test_opening_twice_from_the_cli_sends_once_and_says_so(
 def test_unknown_cycle_is_an_error_naming_the_known_ones(settings: Settings) -> None:
     done = run("status", "no-such-cycle")
     assert done.returncode == 1
-    assert "no cycle 'no-such-cycle'" in done.stderr
+    assert "không có kỳ báo cáo 'no-such-cycle'" in done.stderr

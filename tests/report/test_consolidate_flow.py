@@ -105,7 +105,7 @@ def test_an_approval_killed_anywhere_is_finished_by_retry_with_one_number_final_
     assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
     stuck = _approve(prefect)
     assert stuck.returncode == 1
-    assert "is Running, not waiting for a decision" in stuck.stderr
+    assert "đang ở trạng thái Running, không chờ quyết định" in stuck.stderr
     assert "reportcycle approve --retry" in stuck.stderr
 
     done = _approve(prefect, "--retry")
