@@ -4,8 +4,9 @@ all refused is not "nothing received" (status, review list)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import Session, col, select
 
 from models.inbound import InboundMessage
@@ -18,6 +19,7 @@ def inbound_by_request(db: Session, cycle: Cycle) -> dict[int, list[dict[str, An
         select(InboundMessage)
         .where(col(InboundMessage.cycle_id) == cycle.id)
         .order_by(col(InboundMessage.received_at), col(InboundMessage.id))
+        .options(defer(cast(QueryableAttribute[bytes], InboundMessage.raw)))  # up to MBs each
     ).all()
     out: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for m in rows:

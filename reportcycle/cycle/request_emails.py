@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import Session, col, select
 
 from models.db import audit, audit_many, session
@@ -229,6 +230,7 @@ def sync_request_status(db: Session, *, cycle_id: int, now: datetime) -> None:
         select(DataRequest, OutboundMessage)
         .join(OutboundMessage, col(OutboundMessage.request_id) == col(DataRequest.id))
         .where(DataRequest.cycle_id == cycle_id, OutboundMessage.kind == "request")
+        .options(defer(cast(QueryableAttribute[bytes], OutboundMessage.raw)))  # the email's bytes
     ).all()
     for request, message in pairs:
         new = {

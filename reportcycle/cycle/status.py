@@ -6,8 +6,9 @@ versions only add fields.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import Session, col, select
 
 from models.db import session
@@ -26,9 +27,9 @@ def cycle_status(db: Session, cycle: Cycle) -> dict[str, Any]:
     messages = {
         m.request_id: m
         for m in db.exec(
-            select(OutboundMessage).where(
-                OutboundMessage.cycle_id == cycle.id, OutboundMessage.kind == "request"
-            )
+            select(OutboundMessage)
+            .where(OutboundMessage.cycle_id == cycle.id, OutboundMessage.kind == "request")
+            .options(defer(cast(QueryableAttribute[bytes], OutboundMessage.raw)))  # the email
         ).all()
     }
     versions = submissions_by_request(db, cycle)
