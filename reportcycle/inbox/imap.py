@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from models.db import session
 from models.inbound import MailboxState
-from reportcycle.inbox.imap_address import ImapTarget, imap_mailbox
+from reportcycle.inbox.imap_address import ImapTarget, imap_mailbox, log_in, ssl_context
 from reportcycle.inbox.mailbox import (
     DONE_KEYWORD,
     FETCH_BUDGET_BYTES,
@@ -111,10 +111,7 @@ class ImapSource:
                 with _failing(f"STARTTLS with the IMAP server {t.where}"):
                     conn.starttls(context)
             with _failing(f"IMAP login to {t.where} as {t.user}"):
-                if "AUTH=PLAIN" in conn.capabilities:  # UTF-8 credentials; LOGIN is ASCII-only
-                    conn.authenticate("PLAIN", lambda _: f"\0{t.user}\0{t.password}".encode())
-                else:
-                    conn.login(t.user, t.password)
+                log_in(conn, t)
                 data = _ok(conn.capability(), "CAPABILITY")  # MOVE etc. show after login
         except BaseException:
             with contextlib.suppress(OSError):  # a failed handshake has closed it already
@@ -124,11 +121,7 @@ class ImapSource:
         return conn
 
     def _ssl_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context(cafile=str(self.cafile) if self.cafile else None)
-        if not self.validate_certs:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return context
+        return ssl_context(self.cafile, validate_certs=self.validate_certs)
 
     def _load_position(self) -> None:
         with session(self.db_url) as db:

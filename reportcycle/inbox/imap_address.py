@@ -4,8 +4,11 @@ wants them."""
 from __future__ import annotations
 
 import base64
+import imaplib
 import re
+import ssl
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from reportcycle.inbox.mailbox import URL_HINT, MailSourceError
@@ -60,3 +63,19 @@ def imap_mailbox(name: str) -> str:
             out.append(f"&{encoded.decode()}-")
     text = "".join(out).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{text}"'
+
+
+def ssl_context(cafile: Path | None, *, validate_certs: bool) -> ssl.SSLContext:
+    """The TLS context for an IMAP server: the system's CAs, or the site's own CA file."""
+    context = ssl.create_default_context(cafile=str(cafile) if cafile else None)
+    if not validate_certs:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def log_in(conn: imaplib.IMAP4, target: ImapTarget) -> None:
+    if "AUTH=PLAIN" in conn.capabilities:  # UTF-8 credentials; LOGIN is ASCII-only
+        conn.authenticate("PLAIN", lambda _: f"\0{target.user}\0{target.password}".encode())
+    else:
+        conn.login(target.user, target.password)

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import imaplib
-import ssl
 from collections.abc import Collection
 from pathlib import Path
 
-from reportcycle.inbox.imap_address import ImapTarget, imap_mailbox
+from reportcycle.inbox.imap_address import ImapTarget, imap_mailbox, log_in, ssl_context
 from reportcycle.inbox.mailbox import MailSourceError
 
 
@@ -59,9 +58,7 @@ class ImapSentFolder:
 
     def _connect(self) -> imaplib.IMAP4:
         t = self.target
-        context = ssl.create_default_context(cafile=str(self.cafile) if self.cafile else None)
-        if not self.validate_certs:
-            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        context = ssl_context(self.cafile, validate_certs=self.validate_certs)
         if t.implicit_tls:
             conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(
                 t.host, t.port, ssl_context=context, timeout=self.timeout
@@ -70,8 +67,5 @@ class ImapSentFolder:
             conn = imaplib.IMAP4(t.host, t.port, timeout=self.timeout)
             if self.starttls:
                 conn.starttls(context)  # refuses (IMAP4.error) rather than log in in clear
-        if "AUTH=PLAIN" in conn.capabilities:  # UTF-8 credentials; LOGIN is ASCII-only
-            conn.authenticate("PLAIN", lambda _: f"\0{t.user}\0{t.password}".encode())
-        else:
-            conn.login(t.user, t.password)
+        log_in(conn, t)
         return conn
