@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, insert
+from sqlalchemy import Engine, event, insert, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 from models.settings import get_settings
 from models.tables import AuditEvent
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_REVISION = re.compile(r'^revision(?:: str)? = "([^"]+)"', re.M)
+_DOWN = re.compile(r'^down_revision(?:: [^=]+)? = "([^"]+)"', re.M)
 
 
 @lru_cache(maxsize=8)
@@ -61,14 +65,39 @@ def alembic_config(url: str | None = None) -> Any:
 
 
 def migrate(url: str | None = None, revision: str = "head") -> None:
-    """Bring the schema to `revision` (idempotent; every command calls it)."""
+    """Bring the schema to `revision` (idempotent; every command calls it). A database already
+    at head is left without importing Alembic (0.6 s of every command's start)."""
+    engine = get_engine(url)
+    if revision == "head" and at_head(engine):
+        return
     from alembic import command
 
-    engine = get_engine(url)
     config = alembic_config(url)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def head_revisions() -> set[str]:
+    """The revisions no migration builds on, read from the migration files themselves."""
+    found: dict[str, str | None] = {}
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        text = path.read_text("utf-8")
+        revision = _REVISION.search(text)
+        down = _DOWN.search(text)
+        if revision:
+            found[revision.group(1)] = down.group(1) if down else None
+    return set(found) - {d for d in found.values() if d}
+
+
+def at_head(engine: Engine) -> bool:
+    """Whether the database's Alembic version is the migrations' head (False if it has none)."""
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    except DBAPIError:
+        return False
+    return {r[0] for r in rows} == head_revisions()
 
 
 def insert_ignoring_duplicates(db: Session, model: Any, key: str) -> Any:

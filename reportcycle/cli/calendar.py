@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from reportcycle.calendar.workdays import WorkCalendar
 from reportcycle.cli.common import err, fail, out
+
+if TYPE_CHECKING:  # the calendar (and the holidays library) only for its commands
+    from reportcycle.calendar.workdays import WorkCalendar
 
 WEEKDAYS_VI = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
 
@@ -23,8 +24,10 @@ def show(
     ] = None,
 ) -> None:
     """List the days off (besides weekends) and the Saturdays and Sundays worked in YEAR."""
+    from rich.table import Table
+
     from reportcycle.calendar.swaps_file import SwapsFileError, load_swaps_file
-    from reportcycle.calendar.workdays import swaps_path
+    from reportcycle.calendar.workdays import WorkCalendar, swaps_path
 
     try:
         calendar = _calendar(regime) if regime else WorkCalendar()

@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from reportcycle.cli.common import CycleArg, NowOption, err, fail, migrate, out
 from reportcycle.clock import parse_now, resolve_now
-from reportcycle.regime.loading import LoadedRegime, RegimeError, load_regime
-from reportcycle.regime.schema import Regime
-from reportcycle.superior_request import SuperiorRequest
+
+if TYPE_CHECKING:  # the regime's modules are imported by the commands that need them
+    from reportcycle.regime.loading import LoadedRegime
+    from reportcycle.regime.schema import Regime
+    from reportcycle.superior_request import SuperiorRequest
 
 
 def cycle_open(
@@ -28,6 +30,7 @@ def cycle_open(
 ) -> None:
     """Open a cycle: one request per unit, each emailed with its DOCX form."""
     from flows.open_cycle import open_cycle
+    from reportcycle.regime.loading import RegimeError, load_regime
 
     try:
         at = parse_now(now)
@@ -60,6 +63,7 @@ def _check_parent(loaded: LoadedRegime, period: str) -> None:
     from models.db import session
     from reportcycle.calendar.periods import parse_period
     from reportcycle.cycle.parents import child_deadline
+    from reportcycle.regime.loading import RegimeError
 
     if loaded.regime.parent is None:
         return
@@ -75,6 +79,8 @@ def _check_parent(loaded: LoadedRegime, period: str) -> None:
 def _superior_request(
     ref: str | None, on: str | None, sender: str | None, regime: Regime
 ) -> SuperiorRequest | None:
+    from reportcycle.superior_request import SuperiorRequest
+
     if ref is None and on is None and sender is None:
         return None
     if ref is None or on is None:
@@ -129,7 +135,6 @@ def status(
     """One line per unit: request sent, when, failures."""
     from models.db import session
     from reportcycle.cli.views import comparison_table, status_table
-    from reportcycle.cycle.history import compare_cycles
     from reportcycle.cycle.status import cycle_status
     from reportcycle.lookup import find_cycle
 
@@ -138,6 +143,8 @@ def status(
         try:
             found = find_cycle(db, cycle)
             if compare is not None:
+                from reportcycle.cycle.history import compare_cycles
+
                 data = compare_cycles(db, found, find_cycle(db, compare))
             else:
                 data = cycle_status(db, found)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from reportcycle.cli.common import err, fail, out
-from reportcycle.regime.loading import RegimeError, load_regime
-from reportcycle.regime.schema import Regime
+
+if TYPE_CHECKING:
+    from reportcycle.regime.schema import Regime
 
 
 def check(path: Path) -> None:
     """Validate a regime file; print every error at once, or a one-screen summary."""
     from reportcycle.cli.views import regime_summary
+    from reportcycle.regime.loading import RegimeError, load_regime
 
     try:
         loaded = load_regime(path)
@@ -40,11 +43,12 @@ def _check_swaps(regime: Regime) -> None:
             err.print(line, highlight=False, markup=False)
         raise typer.Exit(1) from None
     years = swaps.years()
-    span = f"{years[0]}–{years[-1]}" if years else "none"
+    span = f"{years[0]}–{years[-1]}" if years else "chưa có năm nào"
     local = len(regime.calendar.days_off) + len(regime.calendar.working_days)
     out.print(
-        f"calendar: national swaps from {swaps.path} ({span}); {local} local override(s); "
-        "see the working days with `reportcycle calendar show YEAR --regime FILE`",
+        f"lịch: ngày nghỉ, làm bù toàn quốc theo {swaps.path} ({span}); {local} ngày điều "
+        "chỉnh riêng của chế độ; xem các ngày làm việc bằng "
+        "`reportcycle calendar show NĂM --regime TỆP`",
         highlight=False,
     )
 

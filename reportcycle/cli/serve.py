@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from reportcycle.cli.common import fail, migrate, out
-from reportcycle.regime.loading import RegimeError, load_regime
 
 
 def serve(
@@ -22,6 +21,7 @@ def serve(
     from flows.serve import serve_all
     from models.settings import get_settings
     from reportcycle.cycle.schedules import deployment_specs
+    from reportcycle.regime.loading import RegimeError, load_regime
     from reportcycle.report.files_server import serve_for
 
     paths = regime_files or sorted(Path("regimes").glob("*.yaml"))

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.table import Table
 
+from reportcycle.cli.grid import Cell, Grid
 from reportcycle.clock import VN_TZ
 from reportcycle.cycle.labels import NOT_RECEIVED, label
-from reportcycle.regime.schema import Regime
 from reportcycle.vietnamese import format_share_vi
+
+if TYPE_CHECKING:
+    from reportcycle.regime.schema import Regime
 
 REPLY_STYLE = {"accepted": "green", "needs_review": "yellow", "rejected": "red"}
 STATUS_STYLE = {"sent": "green", "failed": "red", "uncertain": "yellow", "queued": "cyan"}
@@ -25,12 +27,14 @@ def regime_summary(console: Console, regime: Regime) -> None:
         f"{regime.deadline.anchor}",
         highlight=False,
     )
-    sections = Table("Mục", "Tiêu đề", "Người viết", title="Đề cương")
+    sections = Grid(["Mục", "Tiêu đề", "Người viết"], title="Đề cương", shrink="Tiêu đề")
     for s in regime.all_sections():
         writer = "đơn vị" if s.written_by == "units" else "Văn phòng"
         sections.add_row(s.code, s.title, "—" if s.subsections else writer)
     console.print(sections)
-    units = Table("Mã", "Đơn vị", "Mục", "Chỉ tiêu", title=f"{len(regime.units)} đơn vị")
+    units = Grid(
+        ["Mã", "Đơn vị", "Mục", "Chỉ tiêu"], title=f"{len(regime.units)} đơn vị", shrink="Đơn vị"
+    )
     for u in regime.units:
         units.add_row(u.code, u.name, ", ".join(u.sections), ", ".join(u.indicators))
     console.print(units)
@@ -48,23 +52,21 @@ def status_table(console: Console, data: dict[str, Any]) -> None:
         f"{cycle['window_start']} → {cycle['window_end']}, hạn gửi {cycle['deadline']}",
         highlight=False,
     )
-    table = Table(
-        "Mã", "Đơn vị", "Yêu cầu", "Gửi lúc", "Trả lời", "Nhận lúc", "Số lần gửi", "Vấn đề"
+    table = Grid(
+        ["Mã", "Đơn vị", "Yêu cầu", "Gửi lúc", "Trả lời", "Nhận lúc", "Số lần gửi", "Vấn đề"],
+        shrink="Đơn vị",
     )
     for unit in data["units"]:
         req, reply = unit["request"], unit["reply"]
-        style = STATUS_STYLE.get(req["status"], "")
         outcome = label(reply["outcome"], none=NOT_RECEIVED)
         if reply["late"]:
             outcome += " (trễ hạn)"
         table.add_row(
             unit["unit"],
             unit["name"],
-            f"[{style}]{label(req['status'])}[/{style}]" if style else label(req["status"]),
+            _styled(label(req["status"]), STATUS_STYLE.get(req["status"], "")),
             _local(req["sent_at"]),
-            f"[{REPLY_STYLE.get(reply['outcome'] or '', '')}]{outcome}[/]"
-            if reply["outcome"]
-            else outcome,
+            _styled(outcome, REPLY_STYLE.get(reply["outcome"] or "", "")),
             _local(reply["last_received_at"]),
             str(reply["versions"] or ""),
             req["error"] or _reply_problem(reply),
@@ -114,7 +116,10 @@ def _signed_line(report: dict[str, Any]) -> str:
 
 def comparison_table(console: Console, data: dict[str, Any]) -> None:
     """Each unit now and what it was in the earlier cycle (its predecessors, names of then)."""
-    table = Table("Mã", "Đơn vị", "Đưa vào báo cáo", f"Trong kỳ {data['earlier']}", "Khi đó")
+    table = Grid(
+        ["Mã", "Đơn vị", "Đưa vào báo cáo", f"Trong kỳ {data['earlier']}", "Khi đó"],
+        shrink="Đơn vị",
+    )
     for line in data["units"]:
         then = ", ".join(f"{e['unit']} ({e['name']})" for e in line["earlier"]) or "đơn vị mới"
         counted_then = ("có" if line["earlier_counted"] else "không") if line["earlier"] else "—"
@@ -146,7 +151,7 @@ def review_table(console: Console, rows: list[dict[str, Any]]) -> None:
     if not rows:
         console.print("Không có thư nào chờ xem xét.")
         return
-    table = Table("Mã", "Thư", "Kỳ", "Đơn vị", "Người gửi", "Loại", "Lý do", "Còn thiếu")
+    table = Grid(["Mã", "Thư", "Kỳ", "Đơn vị", "Người gửi", "Loại", "Lý do", "Còn thiếu"])
     for row in rows:
         table.add_row(
             str(row["id"] or "—"),
@@ -163,6 +168,10 @@ def review_table(console: Console, rows: list[dict[str, Any]]) -> None:
         "Quyết định bằng `reportcycle review accept MÃ` hoặc `reportcycle review reject MÃ "
         "--note …`; xử lý lại một thư lỗi bằng `reportcycle review retry THƯ`."
     )
+
+
+def _styled(text: str, style: str) -> Cell:
+    return (text, style) if style else text
 
 
 def _local(iso: str | None) -> str:

@@ -6,33 +6,67 @@ versions only add fields.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy.orm import QueryableAttribute, defer
+from sqlalchemy import Row
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from models.db import session
-from models.inbound import ReviewState, Submission
+from models.inbound import ReviewState
 from models.tables import Cycle, CycleStatus, DataRequest, MessageStatus, OutboundMessage
 from reportcycle.cycle.inbound_status import inbound_by_request
-from reportcycle.lookup import counted_submission, find_cycle, submissions_by_request
+from reportcycle.lookup import SubmissionState, counted_submission, find_cycle, submission_states
 
 SCHEMA = "reportcycle.status/1"  # additions only: "reply" per unit, rates in totals
+REQUEST_COLUMNS: tuple[Any, ...] = tuple(
+    col(c)
+    for c in (
+        DataRequest.id,
+        DataRequest.unit_code,
+        DataRequest.unit_name,
+        DataRequest.section_codes,
+        DataRequest.indicator_codes,
+        DataRequest.deadline,
+        DataRequest.to_addresses,
+    )
+)
+MESSAGE_COLUMNS: tuple[Any, ...] = tuple(
+    col(c)
+    for c in (
+        OutboundMessage.request_id,
+        OutboundMessage.status,
+        OutboundMessage.created_at,
+        OutboundMessage.sent_at,
+        OutboundMessage.attempts,
+        OutboundMessage.message_id,
+        OutboundMessage.last_error,
+    )
+)
 
 
 def cycle_status(db: Session, cycle: Cycle) -> dict[str, Any]:
-    requests = db.exec(
-        select(DataRequest).where(DataRequest.cycle_id == cycle.id).order_by(col(DataRequest.id))
-    ).all()
+    """Columns, not ORM objects, and no email or reply text: 5,000 units in well under 1 s."""
+    requests = (
+        db.connection()
+        .execute(
+            sa_select(*REQUEST_COLUMNS)
+            .where(col(DataRequest.cycle_id) == cycle.id)
+            .order_by(col(DataRequest.id))
+        )
+        .all()
+    )
     messages = {
         m.request_id: m
-        for m in db.exec(
-            select(OutboundMessage)
-            .where(OutboundMessage.cycle_id == cycle.id, OutboundMessage.kind == "request")
-            .options(defer(cast(QueryableAttribute[bytes], OutboundMessage.raw)))  # the email
-        ).all()
+        for m in db.connection()
+        .execute(
+            sa_select(*MESSAGE_COLUMNS).where(
+                col(OutboundMessage.cycle_id) == cycle.id, col(OutboundMessage.kind) == "request"
+            )
+        )
+        .all()
     }
-    versions = submissions_by_request(db, cycle)
+    versions = submission_states(db, cycle)
     inbound = inbound_by_request(db, cycle)
     units = [
         {
@@ -125,7 +159,7 @@ def _signature(pdf: bytes | None) -> dict[str, Any]:
     return {"signed": by is not None, "signed_by": by}
 
 
-def _reply(versions: list[Submission], messages: list[dict[str, Any]]) -> dict[str, Any]:
+def _reply(versions: list[SubmissionState], messages: list[dict[str, Any]]) -> dict[str, Any]:
     counted = counted_submission(versions)
     latest = versions[-1] if versions else None
     # no version kept (every message refused): the last message's outcome, not "nothing"
@@ -152,7 +186,7 @@ def _reply(versions: list[Submission], messages: list[dict[str, Any]]) -> dict[s
     }
 
 
-def _unit_row(request: DataRequest, message: OutboundMessage | None) -> dict[str, Any]:
+def _unit_row(request: Row[Any], message: Row[Any] | None) -> dict[str, Any]:
     return {
         "unit": request.unit_code,
         "name": request.unit_name,
