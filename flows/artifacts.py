@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from prefect.artifacts import (
@@ -36,12 +39,22 @@ class Summary:
 
 def publish_cycle(cycle_id: int, summary: Summary | None = None) -> None:
     """The cycle's unit table, its progress and, if given, the run's summary, all from one
-    reading of the cycle's status (a 1,000-unit status takes ~0.4 s)."""
+    reading of the cycle's status (a 1,000-unit status takes ~0.4 s), sent at once."""
     status = read_status(str(cycle_id))
-    publish_unit_table(status)
-    publish_progress(status)
+    calls = [partial(publish_unit_table, status), partial(publish_progress, status)]
     if summary is not None:
-        publish_summary(status, summary)
+        calls.append(partial(publish_summary, status, summary))
+    at_once(calls)
+
+
+def at_once(calls: Sequence[Callable[[], object]]) -> None:
+    """Each call in a thread of its own, in this context (so each artifact belongs to the run
+    that makes it): the server's round trips overlap instead of adding up. A run paid one
+    round trip per artifact, up to 0.5 s each while the server was busy; errors are raised."""
+    with ThreadPoolExecutor(max_workers=len(calls) or 1) as pool:
+        futures = [pool.submit(contextvars.copy_context().run, call) for call in calls]
+    for future in futures:
+        future.result()
 
 
 def publish_open_cycles(summary: Summary | None = None) -> None:

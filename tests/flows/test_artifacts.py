@@ -42,8 +42,13 @@ def test_collect_and_chase_runs_leave_the_unit_table_and_progress(
     deliver(settings.inbox_maildir, _dptth_reply())
     result = collect_submissions(datetime(2024, 6, 19, 9, tzinfo=VN_TZ))
     assert result.outcomes == {"accepted": 1}
-    chased = chase_late_units(datetime(2024, 6, 21, 9, tzinfo=VN_TZ))
+    state = chase_late_units(datetime(2024, 6, 21, 9, tzinfo=VN_TZ), return_state=True)
+    chased = state.result()
     assert len(chased.reminders) == 7  # everyone but the unit that answered
+    # published at once, from threads: each still belongs to the run that made it
+    for prefix in ("units", "progress", "summary-chase"):
+        artifact = _latest(artifact_key(prefix, CODE))
+        assert artifact.flow_run_id == state.state_details.flow_run_id, prefix  # type: ignore[attr-defined]
 
     table = _latest(artifact_key("units", CODE))
     data = table.data  # type: ignore[attr-defined]
