@@ -37,15 +37,18 @@ def test_columns_line_up_in_cells() -> None:
     assert len(reply_at) == 1, lines  # "chưa nhận" and "đã nhận" padded alike
     for name, line in zip(NAMES, lines[2:], strict=True):
         assert name in line  # piped output: nothing shortened
-    assert lines[3].endswith("thiếu: 3b") and not lines[2].endswith(" ")
+    assert lines[3].endswith("thiếu: 3b")
+    assert not lines[2].endswith(" ")
 
 
 def test_a_narrow_terminal_shortens_only_the_names() -> None:
     lines = _drawn(width=40, terminal=True)
     body = lines[2:]
-    assert "Đài Phát" in body[1] and "…" in body[1]
+    assert "Đài Phát" in body[1]
+    assert "…" in body[1]
     assert all(cell_len(line) <= 40 for line in body[:2]), body
-    assert "chưa nhận" in body[0] and "đã nhận" in body[1]  # the other columns are whole
+    assert "chưa nhận" in body[0]
+    assert "đã nhận" in body[1]
 
 
 def test_decomposed_text_is_measured_as_it_is_shown() -> None:
