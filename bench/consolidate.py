@@ -288,6 +288,7 @@ def main() -> None:
             f"{result['near_duplicates']}, load before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
             flush=True,
         )
+        print(table([result]).splitlines()[-1], flush=True)  # this N's row, in case of a stop
     print(table(results))
     first, last = results[0], results[-1]
     ratio = _total(last) / _total(first)

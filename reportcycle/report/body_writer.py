@@ -15,7 +15,10 @@ from collections.abc import Sequence
 from docx.document import Document
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
+from docx.oxml.table import CT_Tbl
 from docx.oxml.xmlchemy import BaseOxmlElement
+from docx.shared import Length
+from docx.table import Table
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
@@ -38,16 +41,20 @@ class BodyWriter:
 
     def paragraph(self, text: str = "", style: str | None = None) -> Paragraph:
         p = OxmlElement("w:p")
-        if self._end is not None:
-            self._end.addprevious(p)
-        else:
-            self.document.element.body.append(p)
+        self._append(p)
         paragraph = Paragraph(p, self._body)
         if style is not None:
             p.style = self._style_id(style)
         if text:
             add_run(paragraph, text)
         return paragraph
+
+    def table(self, rows: int, cols: int, width: Length) -> Table:
+        """A table at the end of the body, as `Document.add_table` makes it (which reads the
+        page setup with an XPath over the whole body on each call)."""
+        tbl = CT_Tbl.new_tbl(rows, cols, width)
+        self._append(tbl)
+        return Table(tbl, self._body)
 
     def comment(self, runs: Sequence[Run], text: str) -> int:
         """A comment on `runs` (the first to the last), as `Document.add_comment` makes it."""
@@ -71,6 +78,12 @@ class BodyWriter:
         self._comments.append(element)
         runs[0].mark_comment_range(runs[-1], comment_id)
         return comment_id
+
+    def _append(self, element: BaseOxmlElement) -> None:
+        if self._end is not None:
+            self._end.addprevious(element)
+        else:
+            self.document.element.body.append(element)
 
     def _style_id(self, name: str) -> str:
         if name not in self._style_ids:

@@ -199,7 +199,7 @@ def _table_block(writer: BodyWriter, block: TableBlock, *, draft: bool) -> None:
     anchor: list[Run] = []
     if block.caption:
         anchor = _body_paragraph(writer, block.caption, st.CAPTION).runs
-    tables = add_table(writer.document, block)
+    tables = add_table(writer, block)
     if draft:
         first = tables[0].rows[0].cells[0].paragraphs[0].runs
         _annotate(writer, anchor or first, block.sources, None)

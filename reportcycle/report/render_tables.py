@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from docx.document import Document
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
@@ -20,7 +19,7 @@ from docx.shared import Length, Mm, Pt
 from docx.table import Table, _Cell
 
 from reportcycle.documents import styles as st
-from reportcycle.report.body_writer import add_run
+from reportcycle.report.body_writer import BodyWriter, add_run
 from reportcycle.report.context import TableBlock
 
 NUMERIC = re.compile(r"[-+]?\d[\d.,\s]*%?")
@@ -40,7 +39,7 @@ _ORDINAL_WIDTH, _MIN_WIDTH = Mm(14), Mm(18)
 _CENTRE, _RIGHT = WD_ALIGN_PARAGRAPH.CENTER, WD_ALIGN_PARAGRAPH.RIGHT
 
 
-def add_table(document: Document, block: TableBlock) -> list[Table]:
+def add_table(writer: BodyWriter, block: TableBlock) -> list[Table]:
     """The table at the end of the body, bordered, the header row bold and repeated; one of
     more than TABLE_ROWS rows as several tables of TABLE_ROWS rows, an empty line between
     (LibreOffice lays a table out again for each page it spans, so a table of thousands of
@@ -53,9 +52,9 @@ def add_table(document: Document, block: TableBlock) -> list[Table]:
     tables: list[Table] = []
     for chunk in split_rows(block.rows, indicators=indicators):
         if tables:
-            spacer = document.add_paragraph(style=st.TABLE_TEXT)
+            spacer = writer.paragraph(style=st.TABLE_TEXT)
             spacer.paragraph_format.space_after = Pt(6)
-        tables.append(_one_table(document, block, chunk, columns, widths, indicators))
+        tables.append(_one_table(writer, block, chunk, columns, widths, indicators))
     return tables
 
 
@@ -67,24 +66,25 @@ def split_rows(rows: Sequence[Sequence[str]], *, indicators: bool) -> list[list[
         return chunks or [[]]
     label: tuple[str, ...] = ()
     for chunk in chunks:
-        first = chunk[0]
-        if label and not any(t.strip() for t in first[:INDICATOR_MERGED]):
-            chunk[0] = (label[0], f"{label[1]} {CONTINUED}", *label[2:], *first[INDICATOR_MERGED:])
+        first, named = chunk[0], label
         for row in chunk:
             if any(t.strip() for t in row[:INDICATOR_MERGED]):
                 label = row[:INDICATOR_MERGED]
+        if named and not any(t.strip() for t in first[:INDICATOR_MERGED]):
+            chunk[0] = (named[0], f"{named[1]} {CONTINUED}", *named[2:], *first[INDICATOR_MERGED:])
     return chunks or [[]]
 
 
 def _one_table(
-    document: Document,
+    writer: BodyWriter,
     block: TableBlock,
     rows: Sequence[Sequence[str]],
     columns: int,
     widths: list[Length],
     indicators: bool,
 ) -> Table:
-    table = document.add_table(rows=1 + len(rows), cols=columns)
+    document = writer.document
+    table = writer.table(1 + len(rows), columns, st.TEXT_WIDTH)
     table.style = "Table Grid"
     st.set_table_layout(table, widths, borders=True)
     st.keep_row_on_one_page(table, header=True)
