@@ -164,8 +164,11 @@ def step_replies(mode: str, units: int, work: Path) -> Callable[[Step], None]:
 
 
 def _fill_inbox(cycle_id: int, box: mailbox.Maildir) -> int:
+    """Each unit's own text and figures (bench/unit_replies.py) in its form, stamped as the
+    system stamps the forms it sends; python-docx opens each distinct assignment's form once."""
     from sqlmodel import col, select
 
+    from bench.unit_replies import UnitSpec, unit_replies
     from models.db import session
     from models.settings import get_settings
     from models.tables import DataRequest
@@ -174,31 +177,28 @@ def _fill_inbox(cycle_id: int, box: mailbox.Maildir) -> int:
     from tests.factories import reply_with_form
 
     settings = get_settings()
-    filled: dict[tuple[tuple[str, ...], tuple[str, ...]], bytes] = {}
-    count = 0
+    templates: dict[tuple[tuple[str, ...], tuple[str, ...]], bytes] = {}
     with session() as db:
         rows = db.exec(
             select(DataRequest)
             .where(DataRequest.cycle_id == cycle_id)
             .order_by(col(DataRequest.id))
         ).all()
-        for i, request in enumerate(rows):
+        replying = [(i, r) for i, r in enumerate(rows) if i % LATE_EVERY != LATE_EVERY - 1]
+        specs = [
+            UnitSpec(i, r.unit_name, tuple(r.section_codes), tuple(r.indicator_codes))
+            for i, r in replying
+        ]
+        for (_, request), reply in zip(replying, unit_replies(specs), strict=True):
             assert request.id is not None
-            if i % LATE_EVERY == LATE_EVERY - 1:
-                continue
             key = (tuple(request.section_codes), tuple(request.indicator_codes))
-            if key not in filled:
-                template = form_template(db, request_id=request.id, settings=settings)
-                sections: dict[str, list[str | list[list[str]]]] = {
-                    code: [f"Nội dung mục {code} của đơn vị.", "- Một việc đã làm;"]
-                    for code in request.section_codes
-                }
-                values = dict.fromkeys(request.indicator_codes, "1.234")
-                filled[key] = fill_form(template, sections=sections, indicators=values)
-            form = stamp_for(db, request_id=request.id, template=filled[key], settings=settings)
+            if key not in templates:
+                templates[key] = form_template(db, request_id=request.id, settings=settings)
+            sections = {code: list(texts) for code, texts in reply.sections.items()}
+            filled = fill_form(templates[key], sections=sections, indicators=reply.indicators)
+            form = stamp_for(db, request_id=request.id, template=filled, settings=settings)
             box.add(reply_with_form(token=request.token, sender=request.to_addresses[0], form=form))
-            count += 1
-    return count
+    return len(replying)
 
 
 def step_collect(mode: str, units: int, work: Path) -> Callable[[Step], None]:

@@ -99,13 +99,22 @@ def finalize_edited(
 def _remove_indicator_tables(body: BaseOxmlElement) -> None:
     """The indicator tables: marked by render_docx (their title, w:tblCaption, which Word
     keeps) or, as LibreOffice drops that title, found by their header row."""
-    for table in list(body.iter(qn("w:tbl"))):
-        caption = table.find(f"{qn('w:tblPr')}/{qn('w:tblCaption')}")
-        first = table.find(qn("w:tr"))
-        header = () if first is None else tuple(_text(tc) for tc in first.iter(qn("w:tc")))
-        marked = caption is not None and caption.get(qn("w:val")) == INDICATOR_CAPTION
-        if marked or header == INDICATOR_HEADER:
-            table.getparent().remove(table)
+    found = [t for t in body.iter(qn("w:tbl")) if _is_indicator_table(t)]
+    for table in found:
+        spacer = table.getprevious()  # the empty line between the parts of a long table
+        if spacer is not None and spacer.tag == qn("w:p") and not _text(spacer):
+            if spacer.getprevious() in found:
+                _remove(spacer)
+    for table in found:
+        _remove(table)
+
+
+def _is_indicator_table(table: BaseOxmlElement) -> bool:
+    caption = table.find(f"{qn('w:tblPr')}/{qn('w:tblCaption')}")
+    first = table.find(qn("w:tr"))
+    header = () if first is None else tuple(_text(tc) for tc in first.iter(qn("w:tc")))
+    marked = caption is not None and caption.get(qn("w:val")) == INDICATOR_CAPTION
+    return marked or header == INDICATOR_HEADER
 
 
 def _message(kind: str) -> str:

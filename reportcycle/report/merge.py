@@ -121,20 +121,31 @@ def _flag_near_duplicates(
     paragraphs = [(i, b) for i, b in enumerate(blocks) if isinstance(b, Para)]
     shingles = {i: _shingles(p.text) for i, p in paragraphs}
     frequency = Counter(s for found in shingles.values() for s in found)
+    # Only the shingles few paragraphs share are indexed and counted: units' paragraphs share
+    # many phrases ("thông tin đối ngoại"), and a pair alike only in those is not a candidate.
+    rare = {
+        i: {s for s in found if frequency[s] <= _COMMON_SHINGLE} for i, found in shingles.items()
+    }
     index: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for i, _ in paragraphs:
         candidates: Counter[int] = Counter()
-        for s in shingles[i]:
-            if frequency[s] <= _COMMON_SHINGLE:
-                candidates.update(index[s])
-                index[s].append(i)
+        for s in rare[i]:
+            candidates.update(index[s])
+            index[s].append(i)
         for j, shared in candidates.most_common(3):
-            if shared * 2 < min(len(shingles[i]), len(shingles[j])):
+            if shared * 2 < min(len(rare[i]), len(rare[j])):
                 break
             this, earlier = blocks[i], blocks[j]
             assert isinstance(this, Para)
             assert isinstance(earlier, Para)
-            ratio = SequenceMatcher(None, earlier.text, this.text, autojunk=False).ratio()
+            matcher = SequenceMatcher(None, earlier.text, this.text, autojunk=False)
+            # The two upper bounds first (linear): the full ratio is quadratic in the length.
+            if (
+                matcher.real_quick_ratio() < NEAR_DUPLICATE
+                or matcher.quick_ratio() < NEAR_DUPLICATE
+            ):
+                continue
+            ratio = matcher.ratio()
             if ratio >= NEAR_DUPLICATE:
                 who = ", ".join(earlier.sources)
                 flag = f"Gần trùng ({ratio:.0%}) với đoạn của {who}; cần giữ một đoạn."

@@ -24,6 +24,7 @@ from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
 from reportcycle.documents import styles as st
+from reportcycle.report.body_writer import BodyWriter, add_run
 from reportcycle.report.context import Para, ReportContext, ReportSection, TableBlock
 from reportcycle.report.render_tables import add_table
 
@@ -61,16 +62,17 @@ def render_docx(ctx: ReportContext) -> bytes:
         st.add_box(label)
     _header_block(document, ctx)
     _title(document, ctx)
-    document.add_paragraph(ctx.opening)
+    writer = BodyWriter(document, author=COMMENT_AUTHOR, initials=COMMENT_INITIALS)
+    writer.paragraph(ctx.opening)
     for section in ctx.sections:
-        _section(document, section, draft=ctx.draft)
-    _body_paragraph(document, ctx.closing)
+        _section(writer, section, draft=ctx.draft)
+    _body_paragraph(writer, ctx.closing)
     _signature_block(document, ctx)
     if ctx.draft and ctx.review_notes:
-        heading = document.add_paragraph(REVIEW_HEADING, style=st.REVIEW_HEADING)
+        heading = writer.paragraph(REVIEW_HEADING, style=st.REVIEW_HEADING)
         heading.paragraph_format.page_break_before = True
         for note in ctx.review_notes:
-            document.add_paragraph(f"- {note}")
+            writer.paragraph(f"- {note}")
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
@@ -140,70 +142,67 @@ def _title(document: Document, ctx: ReportContext) -> None:
     rule.paragraph_format.space_after = Pt(18)
 
 
-def _section(document: Document, section: ReportSection, *, draft: bool) -> None:
-    _body_paragraph(document, section.heading, st.HEADING_1 if section.level == 1 else st.HEADING_2)
+def _section(writer: BodyWriter, section: ReportSection, *, draft: bool) -> None:
+    _body_paragraph(writer, section.heading, st.HEADING_1 if section.level == 1 else st.HEADING_2)
     for block in section.blocks:
         if isinstance(block, Para):
-            paragraph = _formatted_paragraph(document, block)
+            paragraph = _formatted_paragraph(writer, block)
             if draft:
-                _annotate(document, paragraph.runs, block.sources, block.flag)
+                _annotate(writer, paragraph.runs, block.sources, block.flag)
         else:
-            _table_block(document, block, draft=draft)
+            _table_block(writer, block, draft=draft)
     if draft and section.missing_note:
-        _draft_note(document, f"[Còn thiếu phần của: {section.missing_note}]")
+        _draft_note(writer, f"[Còn thiếu phần của: {section.missing_note}]")
     if draft and section.empty_note:
-        _draft_note(document, f"[Chưa có nội dung: {section.empty_note}]")
+        _draft_note(writer, f"[Chưa có nội dung: {section.empty_note}]")
 
 
-def _draft_note(document: Document, text: str) -> None:
+def _draft_note(writer: BodyWriter, text: str) -> None:
     """A highlighted line for the secretariat (style EMPTY_NOTE: finalize_edited drops it)."""
-    note = _body_paragraph(document, "", st.EMPTY_NOTE)
-    note.add_run(text).font.highlight_color = WD_COLOR_INDEX.YELLOW
+    note = _body_paragraph(writer, "", st.EMPTY_NOTE)
+    add_run(note, text).font.highlight_color = WD_COLOR_INDEX.YELLOW
 
 
-def _body_paragraph(document: Document, text: str, style: str | None = None) -> Paragraph:
+def _body_paragraph(writer: BodyWriter, text: str, style: str | None = None) -> Paragraph:
     """A paragraph at the end of the body; one right after a table gets some air above."""
-    paragraph = document.add_paragraph(text, style=style)
+    paragraph = writer.paragraph(text, style=style)
     if paragraph._p.getprevious() is not None and paragraph._p.getprevious().tag == qn("w:tbl"):
         paragraph.paragraph_format.space_before = AFTER_TABLE
     return paragraph
 
 
-def _formatted_paragraph(document: Document, block: Para) -> Paragraph:
+def _formatted_paragraph(writer: BodyWriter, block: Para) -> Paragraph:
     """A body paragraph with the unit's italic and bold runs, when it had any."""
     prefix = "- " if block.bullet else ""
     if not block.spans or prefix + "".join(t for t, _ in block.spans) != block.text:
-        return _body_paragraph(document, block.text)
-    paragraph = _body_paragraph(document, prefix)
+        return _body_paragraph(writer, block.text)
+    paragraph = _body_paragraph(writer, prefix)
     for text, marks in block.spans:
-        run = paragraph.add_run(text)
+        run = add_run(paragraph, text)
         run.font.italic, run.font.bold = ("i" in marks) or None, ("b" in marks) or None
     return paragraph
 
 
 def _annotate(
-    document: Document, runs: list[Run], sources: tuple[str, ...], flag: str | None
+    writer: BodyWriter, runs: list[Run], sources: tuple[str, ...], flag: str | None
 ) -> None:
     """Word comments on the draft: who wrote this, and what the reviewer should look at."""
     if not runs:
         return
     if sources:
-        text = "Nguồn: " + "; ".join(sources)
-        document.add_comment(runs, text=text, author=COMMENT_AUTHOR, initials=COMMENT_INITIALS)
+        writer.comment(runs, "Nguồn: " + "; ".join(sources))
     if flag:
-        text = f"Cần rà soát: {flag}"
-        document.add_comment(runs, text=text, author=COMMENT_AUTHOR, initials=COMMENT_INITIALS)
+        writer.comment(runs, f"Cần rà soát: {flag}")
 
 
-def _table_block(document: Document, block: TableBlock, *, draft: bool) -> None:
+def _table_block(writer: BodyWriter, block: TableBlock, *, draft: bool) -> None:
     anchor: list[Run] = []
     if block.caption:
-        anchor = _body_paragraph(document, block.caption, st.CAPTION).runs
-    table = add_table(document, block)
+        anchor = _body_paragraph(writer, block.caption, st.CAPTION).runs
+    tables = add_table(writer, block)
     if draft:
-        _annotate(
-            document, anchor or table.rows[0].cells[0].paragraphs[0].runs, block.sources, None
-        )
+        first = tables[0].rows[0].cells[0].paragraphs[0].runs
+        _annotate(writer, anchor or first, block.sources, None)
 
 
 def _signature_block(document: Document, ctx: ReportContext) -> None:

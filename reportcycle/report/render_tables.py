@@ -11,15 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from docx.document import Document
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Length, Mm
+from docx.shared import Length, Mm, Pt
 from docx.table import Table, _Cell
 
 from reportcycle.documents import styles as st
+from reportcycle.report.body_writer import BodyWriter, add_run
 from reportcycle.report.context import TableBlock
 
 NUMERIC = re.compile(r"[-+]?\d[\d.,\s]*%?")
@@ -30,19 +30,63 @@ INDICATOR_WIDTHS = (Mm(14), Mm(60), Mm(20), Mm(25), Mm(46))
 # in a draft the secretariat edited.
 INDICATOR_CAPTION = "Bảng chỉ tiêu (reportcycle)"
 INDICATOR_MERGED = 3  # STT, label and measure: one cell for all the rows of a list indicator
+# Rows of a table under its header: about a page of rows whose unit names take two lines. A
+# longer table is laid out as several (see add_table).
+TABLE_ROWS = 20
+CONTINUED = "(tiếp theo)"
 _ORDINAL_HEADERS = {"stt", "tt", "số tt"}
 _ORDINAL_WIDTH, _MIN_WIDTH = Mm(14), Mm(18)
 _CENTRE, _RIGHT = WD_ALIGN_PARAGRAPH.CENTER, WD_ALIGN_PARAGRAPH.RIGHT
 
 
-def add_table(document: Document, block: TableBlock) -> Table:
-    """The table at the end of the body, bordered, the header row bold and repeated."""
+def add_table(writer: BodyWriter, block: TableBlock) -> list[Table]:
+    """The table at the end of the body, bordered, the header row bold and repeated; one of
+    more than TABLE_ROWS rows as several tables of TABLE_ROWS rows, an empty line between
+    (LibreOffice lays a table out again for each page it spans, so a table of thousands of
+    rows took quadratic time, and more with a list indicator's cells merged down thousands of
+    rows). An indicator that goes on into the next table has its STT and label there again,
+    "(tiếp theo)"; a unit's table keeps its own STT, which goes on from table to table."""
     columns = max([len(block.header), *(len(row) for row in block.rows)])
-    table = document.add_table(rows=1 + len(block.rows), cols=columns)
-    table.style = "Table Grid"
     indicators = block.kind == "indicators" and columns == len(INDICATOR_WIDTHS)
-    widths = INDICATOR_WIDTHS if indicators else column_widths(block, columns)
-    st.set_table_layout(table, list(widths), borders=True)
+    widths = list(INDICATOR_WIDTHS if indicators else column_widths(block, columns))
+    tables: list[Table] = []
+    for chunk in split_rows(block.rows, indicators=indicators):
+        if tables:
+            spacer = writer.paragraph(style=st.TABLE_TEXT)
+            spacer.paragraph_format.space_after = Pt(6)
+        tables.append(_one_table(writer, block, chunk, columns, widths, indicators))
+    return tables
+
+
+def split_rows(rows: Sequence[Sequence[str]], *, indicators: bool) -> list[list[tuple[str, ...]]]:
+    """The rows in chunks of TABLE_ROWS (one chunk, maybe empty, for a short table); an
+    indicator table's chunk that starts inside a list indicator names it again."""
+    chunks = [[tuple(r) for r in rows[k : k + TABLE_ROWS]] for k in range(0, len(rows), TABLE_ROWS)]
+    if not indicators:
+        return chunks or [[]]
+    label: tuple[str, ...] = ()
+    for chunk in chunks:
+        first, named = chunk[0], label
+        for row in chunk:
+            if any(t.strip() for t in row[:INDICATOR_MERGED]):
+                label = row[:INDICATOR_MERGED]
+        if named and not any(t.strip() for t in first[:INDICATOR_MERGED]):
+            chunk[0] = (named[0], f"{named[1]} {CONTINUED}", *named[2:], *first[INDICATOR_MERGED:])
+    return chunks or [[]]
+
+
+def _one_table(
+    writer: BodyWriter,
+    block: TableBlock,
+    rows: Sequence[Sequence[str]],
+    columns: int,
+    widths: list[Length],
+    indicators: bool,
+) -> Table:
+    document = writer.document
+    table = writer.table(1 + len(rows), columns, st.TEXT_WIDTH)
+    table.style = "Table Grid"
+    st.set_table_layout(table, widths, borders=True)
     st.keep_row_on_one_page(table, header=True)
     ordinal = _has_ordinal(block)
     # The style id written straight into each cell's paragraph, and the cells read once in row
@@ -51,13 +95,13 @@ def add_table(document: Document, block: TableBlock) -> Table:
     style_id = document.styles[st.TABLE_TEXT].style_id
     cells = iter(table._cells)  # python-docx's grid, row by row (no merged cells yet)
     grid: list[list[_Cell]] = []
-    for row_index, texts in enumerate([block.header, *block.rows]):
+    for row_index, texts in enumerate([block.header, *rows]):
         row = [next(cells) for _ in range(columns)]
         grid.append(row)
         for column, (cell, text) in enumerate(zip(row, texts, strict=False)):
             paragraph = cell.paragraphs[0]
             paragraph._p.style = style_id
-            run = paragraph.add_run(text)
+            run = add_run(paragraph, text)
             if row_index == 0:
                 run.font.bold = True
                 paragraph.alignment = _CENTRE
@@ -67,7 +111,7 @@ def add_table(document: Document, block: TableBlock) -> Table:
             elif NUMERIC.fullmatch(text.strip()):
                 paragraph.alignment = _RIGHT
     if indicators:
-        _merge_list_rows(grid[1:], block.rows)
+        _merge_list_rows(grid[1:], rows)
         caption = OxmlElement("w:tblCaption", {qn("w:val"): INDICATOR_CAPTION})
         table._tbl.tblPr.insert_element_before(caption, "w:tblDescription", "w:tblPrChange")
     return table
