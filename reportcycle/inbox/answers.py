@@ -4,6 +4,7 @@ secretariat when a person must look. Queued in the outbox like every other messa
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -52,24 +53,49 @@ def queue_replies(
     """Queue what this outcome calls for; idempotent per inbound message, kind and `step` (a
     person's decision after review is a step of its own: its receipt is a new message, not the
     "under review" one the collector sent)."""
+    items = replies_for(
+        db, inbound=inbound, outcome=outcome, submission=submission, settings=settings, now=now
+    )
+    enqueue_many(db, [_with_step(i, step) for i in items], now=now)
+
+
+def replies_for(
+    db: Session,
+    *,
+    inbound: InboundMessage,
+    outcome: Outcome,
+    submission: Submission | None,
+    settings: Settings,
+    now: datetime,
+) -> list[QueueItem]:
+    """The messages this outcome calls for, composed and not yet queued: the collector queues
+    a whole chunk's with one `enqueue_many`."""
     cycle = db.get(Cycle, outcome.request.cycle_id) if outcome.request else None
     regime = regime_of(db, cycle) if cycle else None
+    items = []
     if outcome.status == "rejected" and outcome.sender:
         context = _rejection_context(outcome, inbound, regime)
-        _queue(db, settings, now, inbound, "rejection", outcome.sender, context, step=step)
+        items.append(_item(settings, now, inbound, "rejection", outcome.sender, context))
     trusted = "unknown_sender" not in outcome.review_reasons
     if submission is not None and cycle is not None and regime is not None and trusted:
         assert outcome.sender is not None
         context = _receipt_context(outcome, inbound, submission, cycle, regime)
-        _queue(db, settings, now, inbound, "receipt", outcome.sender, context, step=step)
+        items.append(_item(settings, now, inbound, "receipt", outcome.sender, context))
     if outcome.status == "needs_review":
         context = _review_context(outcome, inbound, submission, cycle)
         to = settings.secretariat_address
-        _queue(db, settings, now, inbound, "review-needed", to, context, threaded=False)
+        items.append(_item(settings, now, inbound, "review-needed", to, context, threaded=False))
+    return items
 
 
-def _queue(
-    db: Session,
+def _with_step(item: QueueItem, step: str) -> QueueItem:
+    """The secretariat's note is not per step: a review's decision needs no second one."""
+    if not step or item.kind == "review-needed":
+        return item
+    return replace(item, key=f"{item.key}{step}")
+
+
+def _item(
     settings: Settings,
     now: datetime,
     inbound: InboundMessage,
@@ -78,8 +104,7 @@ def _queue(
     context: dict[str, Any],
     *,
     threaded: bool = True,
-    step: str = "",
-) -> None:
+) -> QueueItem:
     headers = {}
     if threaded and inbound.message_id:
         headers = {
@@ -96,10 +121,9 @@ def _queue(
         now=now,
         headers=headers,
     )
-    item = QueueItem(
-        f"inbound/{inbound.id}/{kind}{step}", kind, message, inbound.cycle_id, inbound.request_id
+    return QueueItem(
+        f"inbound/{inbound.id}/{kind}", kind, message, inbound.cycle_id, inbound.request_id
     )
-    enqueue_many(db, [item], now=now)
 
 
 def _base(regime: Regime | None, outcome: Outcome) -> dict[str, Any]:
