@@ -32,7 +32,7 @@ def cycle_status(db: Session, cycle: Cycle) -> dict[str, Any]:
             .options(defer(cast(QueryableAttribute[bytes], OutboundMessage.raw)))  # the email
         ).all()
     }
-    versions = submissions_by_request(db, cycle)
+    versions = submissions_by_request(db, cycle, contents=False)
     inbound = inbound_by_request(db, cycle)
     units = [
         {
