@@ -77,7 +77,8 @@ def run_step(step: str, mode: str, units: int, work: Path, env: dict[str, str]) 
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode != 0 or not lines:
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
-        raise RuntimeError(f"{step} ({mode}, N={units}) failed; see {log}:\n{tail}")
+        why = f"exit {done.returncode}" if done.returncode >= 0 else f"signal {-done.returncode}"
+        raise RuntimeError(f"{step} ({mode}, N={units}) failed ({why}); see {log}:\n{tail}")
     result: dict[str, Any] = json.loads(lines[-1][len("RESULT ") :])
     result["process"] = time.perf_counter() - started
     result["exit"] = result["process"] - result["setup"] - result["wall"]

@@ -9,12 +9,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import Session, col, select
 
-from models.db import audit, audit_many, session
+from models.db import audit_many, session
 from models.settings import Settings, get_settings
 from models.tables import Cycle, DataRequest, MessageStatus, OutboundMessage, RequestStatus
 from reportcycle.documents import form_build
@@ -250,30 +249,41 @@ def unit_message(
 
 
 def sync_request_status(db: Session, *, cycle_id: int, now: datetime) -> None:
-    """Carry each request email's outcome onto its request (sent, or failed with reasons)."""
-    pairs: Sequence[tuple[DataRequest, OutboundMessage]] = db.exec(
-        select(DataRequest, OutboundMessage)
+    """Carry each request email's outcome onto its request (sent, or failed with reasons).
+
+    Only the message's outcome columns, and one audit insert: at 10,000 units a full message
+    row and an AuditEvent object per request were ~3.5 KB a unit at the open step's peak."""
+    rows = db.exec(
+        select(
+            DataRequest,
+            col(OutboundMessage.status),
+            col(OutboundMessage.sent_at),
+            col(OutboundMessage.last_error),
+        )
         .join(OutboundMessage, col(OutboundMessage.request_id) == col(DataRequest.id))
         .where(DataRequest.cycle_id == cycle_id, OutboundMessage.kind == "request")
-        .options(defer(cast(QueryableAttribute[bytes], OutboundMessage.raw)))  # the email's bytes
     ).all()
-    for request, message in pairs:
+    events = []
+    for request, status, sent_at, last_error in rows:
         new = {
             MessageStatus.SENT: RequestStatus.SENT,
             MessageStatus.FAILED: RequestStatus.FAILED,
-        }.get(MessageStatus(message.status))
+        }.get(MessageStatus(status))
         if new is not None and request.status != new:
-            request.status, request.sent_at = new, message.sent_at
-            audit(
-                db,
-                at=now,
-                action=f"request.{new.value}",
-                entity="datarequest",
-                entity_id=request.id,
-                cycle_id=cycle_id,
-                unit=request.unit_code,
-                error=message.last_error,
+            request.status, request.sent_at = new, sent_at
+            events.append(
+                {
+                    "at": now,
+                    "actor": "system",
+                    "action": f"request.{new.value}",
+                    "entity": "datarequest",
+                    "entity_id": request.id,
+                    "cycle_id": cycle_id,
+                    "details": {"unit": request.unit_code, "error": last_error},
+                }
             )
+    db.flush()  # the requests' new states before their audit rows, as one change
+    audit_many(db, events)
 
 
 def queue_requests(cycle_id: int, now: datetime) -> int:
