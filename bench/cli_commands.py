@@ -26,7 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.full_cycle import prefect_server  # noqa: E402
+from bench.full_cycle_services import prefect_server  # noqa: E402
 from bench.open_cycle import synthetic_regime  # noqa: E402
 
 REFERENCE = HERE.parent / "regimes" / "dong-nai-ttdn-6-thang.yaml"

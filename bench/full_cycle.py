@@ -1,11 +1,13 @@
 """Benchmark (not a test): the full cycle at N synthetic units, with and without Prefect.
 
     .venv/bin/python bench/full_cycle.py [--units 20,200,1000] [--modes plain,prefect]
+        [--postgres | --database-url postgresql+psycopg://…] [--steps open,replies,collect,chase]
 
-For each N and mode, on its own REPORTCYCLE_HOME and SQLite database: open the cycle (forms and
-requests sent through the embedded SMTP server), let the units reply (a generator fills the
-forms and drops the replies in the inbox Maildir; one unit in ten stays late), collect the
-replies (receipts sent), chase the late units the working day after their deadline, and
+For each N and mode, on its own REPORTCYCLE_HOME and SQLite database (or, with --postgres or
+--database-url, a fresh PostgreSQL database per N and mode on that server): open the cycle
+(forms and requests sent through the embedded SMTP server), let the units reply (a generator
+fills the forms and drops the replies in the inbox Maildir; one unit in ten stays late),
+collect the replies (receipts sent), chase the late units the working day after their deadline, and
 consolidate (draft, approval, final DOCX and PDF through LibreOffice, distribution).
 
 Each step runs in a fresh process (bench/full_cycle_steps.py), so its peak RSS is its own; its
@@ -23,17 +25,22 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.full_cycle_services import (  # noqa: E402
+    drop_database,
+    fresh_database,
+    prefect_or_none,
+    throwaway_cluster,
+)
 
 HERE = Path(__file__).resolve().parent
 STEPS = ("open", "replies", "collect", "chase", "consolidate")
@@ -43,84 +50,9 @@ TARGET_SECONDS, TARGET_RATIO, TARGET_SCALE, TARGET_MB = 60.0, 1.3, 5.5, 500.0
 Results = dict[tuple[int, str], dict[str, dict[str, Any]]]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextmanager
-def prefect_server(root: Path) -> Iterator[str]:
-    """One Prefect server for the whole bench, in its own process group; always stopped."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(
-        PREFECT_HOME=str(root / "server-home"),
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_SERVER_LOGGING_LEVEL="WARNING",
-    )
-    log = (root / "prefect-server.log").open("wb")
-    prefect = Path(sys.executable).parent / "prefect"
-    command = [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
-    start = time.perf_counter()
-    server = subprocess.Popen(
-        command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        wait_healthy(url, server)
-        warm_up(url, env, root)
-        seconds = time.perf_counter() - start
-        print(f"Prefect server on {url}: started and warmed in {seconds:.1f} s (not counted)")
-        yield url
-    finally:
-        try:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        except ProcessLookupError:
-            pass
-        log.close()
-
-
-WARM_UP = """
-from prefect import flow, task
-@task
-def nothing() -> None: ...
-@flow(name="bench-warm-up")
-def warm_up() -> None:
-    nothing()
-warm_up()
-"""
-
-
-def warm_up(url: str, env: dict[str, str], root: Path) -> None:
-    """One empty flow run against the new server: a server's first requests load its routes
-    and database (up to 2 s on the first `open`), which a server that runs all the time does
-    not pay, so the bench does not count it."""
-    client_env = {**env, "PREFECT_API_URL": url, "PREFECT_LOGGING_LEVEL": "WARNING"}
-    client_env["PREFECT_HOME"] = str(root / "client-home")
-    subprocess.run([sys.executable, "-c", WARM_UP], env=client_env, check=True, timeout=300)
-
-
-def wait_healthy(url: str, server: subprocess.Popen[bytes], timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the Prefect server exited with {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"the Prefect server did not answer on {url} within {timeout:.0f} s")
-
-
-def child_env(home: Path, mode: str, api_url: str | None, root: Path) -> dict[str, str]:
+def child_env(
+    home: Path, mode: str, api_url: str | None, root: Path, db_url: str | None
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "REPORTCYCLE_"))}
     env.update(
         REPORTCYCLE_HOME=str(home),
@@ -128,6 +60,8 @@ def child_env(home: Path, mode: str, api_url: str | None, root: Path) -> dict[st
         PREFECT_LOGGING_LEVEL="WARNING",
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
     )
+    if db_url is not None:
+        env["REPORTCYCLE_DATABASE_URL"] = db_url
     if mode == "prefect":
         assert api_url is not None
         env["PREFECT_API_URL"] = api_url
@@ -143,7 +77,8 @@ def run_step(step: str, mode: str, units: int, work: Path, env: dict[str, str]) 
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode != 0 or not lines:
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
-        raise RuntimeError(f"{step} ({mode}, N={units}) failed; see {log}:\n{tail}")
+        why = f"exit {done.returncode}" if done.returncode >= 0 else f"signal {-done.returncode}"
+        raise RuntimeError(f"{step} ({mode}, N={units}) failed ({why}); see {log}:\n{tail}")
     result: dict[str, Any] = json.loads(lines[-1][len("RESULT ") :])
     result["process"] = time.perf_counter() - started
     result["exit"] = result["process"] - result["setup"] - result["wall"]
@@ -151,12 +86,35 @@ def run_step(step: str, mode: str, units: int, work: Path, env: dict[str, str]) 
     return result
 
 
-def run_cycle(units: int, mode: str, root: Path, api_url: str | None) -> dict[str, Any]:
-    work = root / f"{mode}-{units}"
+@dataclass(frozen=True)
+class Run:
+    """What every cycle of the bench shares: its directory, servers and steps."""
+
+    root: Path
+    api_url: str | None
+    pg_server: str | None  # a PostgreSQL server URL: one fresh database per N and mode
+    steps: tuple[str, ...]
+    keep: bool  # keep the work directory and the PostgreSQL databases
+
+
+def run_cycle(units: int, mode: str, run: Run) -> dict[str, Any]:
+    work = run.root / f"{mode}-{units}"
     work.mkdir()
-    env = child_env(work / "home", mode, api_url, root)
+    name = f"rc_bench_{mode}_{units}"
+    db_url = fresh_database(run.pg_server, name) if run.pg_server else None
+    env = child_env(work / "home", mode, run.api_url, run.root, db_url)
+    try:
+        return run_steps(units, mode, work, env, run.steps)
+    finally:
+        if run.pg_server and not run.keep:
+            drop_database(run.pg_server, name)
+
+
+def run_steps(
+    units: int, mode: str, work: Path, env: dict[str, str], steps: tuple[str, ...]
+) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    for step in STEPS:
+    for step in steps:
         results[step] = run_step(step, mode, units, work, env)
         r = results[step]
         print(
@@ -170,18 +128,18 @@ def run_cycle(units: int, mode: str, root: Path, api_url: str | None) -> dict[st
 
 
 def total(steps: dict[str, dict[str, Any]]) -> float:
-    return sum(steps[s]["wall"] for s in PIPELINE)
+    return sum(steps[s]["wall"] for s in PIPELINE if s in steps)
 
 
 def peak(steps: dict[str, dict[str, Any]]) -> float:
-    return max(steps[s]["rss_mb"] for s in PIPELINE)
+    return max(steps[s]["rss_mb"] for s in PIPELINE if s in steps)
 
 
 def cell(value: float | None, fmt: str) -> str:
     return "–" if value is None else format(value, fmt)
 
 
-def table(results: Results, units: list[int], modes: list[str]) -> list[str]:
+def table(results: Results, units: list[int], steps: tuple[str, ...]) -> list[str]:
     out = [
         "| N | step | plain s | Prefect s | Prefect / plain | plain peak RSS MB"
         " | Prefect peak RSS MB |",
@@ -189,7 +147,7 @@ def table(results: Results, units: list[int], modes: list[str]) -> list[str]:
     ]
     for n in units:
         plain, flow = results.get((n, "plain")), results.get((n, "prefect"))
-        for step in (*STEPS, "end to end"):
+        for step in (*steps, "end to end"):
             walls: list[float | None] = []
             mbs: list[float | None] = []
             for res in (plain, flow):
@@ -253,7 +211,7 @@ def verdicts(results: Results, units: list[int], modes: list[str]) -> list[str]:
 def parts(results: Results) -> list[str]:
     out = []
     for (n, mode), steps in sorted(results.items()):
-        for step in STEPS:
+        for step in steps:
             if steps[step]["parts"]:
                 split = ", ".join(f"{k} {v:.2f} s" for k, v in steps[step]["parts"].items())
                 out.append(f"- N={n} {mode} {step}: {split}")
@@ -266,40 +224,44 @@ def main() -> None:
     parser.add_argument("--modes", default="plain,prefect", help="plain, prefect or both")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--steps", default=",".join(STEPS), help="a subset of " + ",".join(STEPS))
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--database-url", help="a PostgreSQL server: a fresh database per run")
+    where.add_argument("--postgres", action="store_true", help="the .ci/postgres.sh cluster")
     args = parser.parse_args()
     units = [int(n) for n in args.units.split(",")]
     modes = [m.strip() for m in args.modes.split(",")]
     if not set(modes) <= {"plain", "prefect"}:
         parser.error("--modes takes plain, prefect or plain,prefect")
+    steps = tuple(s for s in STEPS if s in args.steps.split(","))  # in the cycle's order
+    if not steps or set(args.steps.split(",")) - set(STEPS):
+        parser.error("--steps takes " + ",".join(STEPS))
+    pg_server = throwaway_cluster() if args.postgres else args.database_url
+    if pg_server:
+        print(f"PostgreSQL: {pg_server} (a fresh database per N and mode)")
     if shutil.which("soffice") is None:
         print("warning: soffice not found; the consolidation step will fail", file=sys.stderr)
     root = Path(tempfile.mkdtemp(prefix="rc-bench-full-"))
     results: Results = {}
     try:
         with prefect_or_none(root, "prefect" in modes) as api_url:
+            run = Run(root, api_url, pg_server, steps, args.keep)
             for n in units:
                 for mode in modes:
-                    results[(n, mode)] = run_cycle(n, mode, root, api_url)
+                    results[(n, mode)] = run_cycle(n, mode, run)
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
         else:
             print(f"work directory kept: {root}")
-    report(results, units, modes, args.json)
+    report(results, units, modes, steps, args.json)
 
 
-@contextmanager
-def prefect_or_none(root: Path, wanted: bool) -> Iterator[str | None]:
-    if not wanted:
-        yield None
-        return
-    with prefect_server(root) as url:
-        yield url
-
-
-def report(results: Results, units: list[int], modes: list[str], path: Path | None) -> None:
+def report(
+    results: Results, units: list[int], modes: list[str], steps: tuple[str, ...], path: Path | None
+) -> None:
     print()
-    print("\n".join(table(results, units, modes)))
+    print("\n".join(table(results, units, steps)))
     print("\nTargets:")
     print("\n".join(verdicts(results, units, modes)))
     print("\nParts of the steps:")

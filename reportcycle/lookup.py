@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar, cast
 
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import Session, col, select
 
 from models.inbound import ReviewState, Submission
@@ -56,12 +57,24 @@ def calendar_for(regime: Regime) -> WorkCalendar:
     return WorkCalendar(regime.calendar.days_off, regime.calendar.working_days)
 
 
-def submissions_by_request(db: Session, cycle: Cycle) -> dict[int, list[Submission]]:
-    """Every version of every unit's reply in the cycle, oldest first, by request id."""
+# What a reply says (its text and figures, a few KB a version): status and chase need only
+# each version's review, lateness and what is missing, so they leave these unloaded.
+CONTENTS = (Submission.sections, Submission.indicators, Submission.evidence, Submission.warnings)
+
+
+def submissions_by_request(
+    db: Session, cycle: Cycle, *, contents: bool = True
+) -> dict[int, list[Submission]]:
+    """Every version of every unit's reply in the cycle, oldest first, by request id.
+
+    `contents=False` defers what the replies say (a lazy load per row if read after all)."""
     versions: dict[int, list[Submission]] = defaultdict(list)
-    for submission in db.exec(
+    query = (
         select(Submission).where(Submission.cycle_id == cycle.id).order_by(col(Submission.version))
-    ).all():
+    )
+    if not contents:
+        query = query.options(*(defer(cast(QueryableAttribute[Any], c)) for c in CONTENTS))
+    for submission in db.exec(query).all():
         versions[submission.request_id].append(submission)
     return versions
 

@@ -63,18 +63,46 @@ def _why_not(now: datetime, calendar: Any) -> str:
     return f"{local:%H:%M} is outside office hours"
 
 
+REMINDER_CHUNK = 200  # reminders composed and queued at a time; their forms then dropped
+
+
 def _queue_reminders(
     db: Session, cycle: Cycle, regime: Regime, *, now: datetime, settings: Settings
 ) -> dict[str, int]:
-    """Queue the due rung for every unit still missing something; {unit: rung} queued now."""
+    """Queue the due rung for every unit still missing something; {unit: rung} queued now.
+
+    Composed and queued a chunk at a time: each reminder carries its form (~30 KB), and
+    holding them all until one insert grew with the number of late units (issue 15)."""
+    due = _due_reminders(db, cycle, regime, now=now, settings=settings)
+    context = cycle_context(cycle, regime, settings)
+    cache: TemplateCache = {}
+    queued: dict[str, int] = {}
+    for start in range(0, len(due), REMINDER_CHUNK):
+        chunk: dict[str, tuple[QueueItem, int]] = {}
+        for request, rung, missing in due[start : start + REMINDER_CHUNK]:
+            message = _reminder(
+                db, cycle, regime, request, rung, missing, context, now, settings, cache
+            )
+            key = reminder_key(cycle, request, rung)
+            item = QueueItem(key, "reminder", message, cycle.id, request.id)
+            chunk[request.unit_code] = (item, rung)
+        created = enqueue_many(db, [item for item, _ in chunk.values()], now=now)
+        done = {unit: pair for unit, pair in chunk.items() if pair[0].key in created}
+        _audit_reminders(db, cycle, regime, list(done.values()), now)
+        queued.update({unit: rung + 1 for unit, (_, rung) in done.items()})
+    return queued
+
+
+def _due_reminders(
+    db: Session, cycle: Cycle, regime: Regime, *, now: datetime, settings: Settings
+) -> list[tuple[DataRequest, int, list[tuple[str, str]]]]:
+    """(request, rung, what is missing) for every request a reminder is due for at `now`."""
     requests = db.exec(
         select(DataRequest).where(DataRequest.cycle_id == cycle.id).order_by(col(DataRequest.id))
     ).all()
-    versions = submissions_by_request(db, cycle)
+    versions = submissions_by_request(db, cycle, contents=False)
     sent, calendar = sent_rungs(db, cycle), calendar_for(regime)
-    context = cycle_context(cycle, regime, settings)
-    cache: TemplateCache = {}
-    due: dict[str, tuple[QueueItem, int]] = {}
+    due = []
     for request in requests:
         missing = _still_missing(versions.get(request.id or 0, []))
         if missing is None:
@@ -88,19 +116,9 @@ def _queue_reminders(
             start=settings.office_start,
             end=settings.office_end,
         )
-        if rung is None:
-            continue
-        message = _reminder(
-            db, cycle, regime, request, rung, missing, context, now, settings, cache
-        )
-        item = QueueItem(
-            reminder_key(cycle, request, rung), "reminder", message, cycle.id, request.id
-        )
-        due[request.unit_code] = (item, rung)
-    created = enqueue_many(db, [item for item, _ in due.values()], now=now)
-    queued = {unit: (item, rung) for unit, (item, rung) in due.items() if item.key in created}
-    _audit_reminders(db, cycle, regime, list(queued.values()), now)
-    return {unit: rung + 1 for unit, (_, rung) in queued.items()}
+        if rung is not None:
+            due.append((request, rung, missing))
+    return due
 
 
 def _audit_reminders(
