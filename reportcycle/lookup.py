@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from models.inbound import ReviewState, Submission
 from models.settings import Settings
 from models.tables import Cycle, RegimeVersion
+from models.types import JsonOnce, json_as_text
 from reportcycle.calendar.dates import format_date_short, format_date_vi
 from reportcycle.calendar.periods import next_period, parse_period
 
@@ -99,9 +100,10 @@ SUBMISSION_STATE: tuple[Any, ...] = tuple(
         Submission.received_at,
         Submission.late,
         Submission.review,
-        Submission.missing_sections,
-        Submission.missing_indicators,
     )
+) + (
+    json_as_text(col(Submission.missing_sections)),
+    json_as_text(col(Submission.missing_indicators)),
 )
 
 
@@ -118,8 +120,12 @@ def submission_states(db: Session, cycle: Cycle) -> dict[int, list[SubmissionSta
         )
         .all()
     )
+    decode = JsonOnce()  # the same few "missing" lists on thousands of rows
     for row in rows:
-        versions[row[0]].append(SubmissionState(*row))
+        r = tuple(row)
+        versions[r[0]].append(
+            SubmissionState(r[0], r[1], r[2], r[3], r[4], decode(r[5]), decode(r[6]))
+        )
     return versions
 
 

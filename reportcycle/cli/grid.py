@@ -65,9 +65,19 @@ class Grid:
         yield Segment.line()
         yield Segment(GAP.join("─" * w for w in widths))
         yield Segment.line()
+        if console.color_system is None:  # piped: no styles, so the rows as one text
+            yield Segment("".join(_plain(row, widths) + "\n" for row in self.rows))
+            return
         for row in self.rows:
             yield from _row(console, row, widths, styles)
             yield Segment.line()
+
+
+def _plain(row: Sequence[Cell], widths: Sequence[int]) -> str:
+    """The row as `_row` draws it, without its styles."""
+    texts = [cell if isinstance(cell, str) else cell[0] for cell in row]
+    last = max((i for i, text in enumerate(texts) if text), default=0)
+    return _line(texts[: last + 1], widths)
 
 
 def _line(cells: Sequence[str], widths: Sequence[int]) -> str:

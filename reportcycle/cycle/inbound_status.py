@@ -24,9 +24,8 @@ MESSAGE_COLUMNS: tuple[Any, ...] = tuple(
         InboundMessage.status,
         InboundMessage.reason,
         InboundMessage.explanation,
-        InboundMessage.details,
     )
-)
+) + (col(InboundMessage.details)["signals"].label("signals"),)  # not all of the details
 
 
 def inbound_by_request(db: Session, cycle: Cycle) -> dict[int, list[dict[str, Any]]]:
@@ -47,7 +46,7 @@ def inbound_by_request(db: Session, cycle: Cycle) -> dict[int, list[dict[str, An
     return dict(out)
 
 
-def message_row(m: InboundMessage | Row[Any]) -> dict[str, Any]:
+def message_row(m: Row[Any]) -> dict[str, Any]:
     return {
         "id": m.id,
         "received_at": m.received_at.isoformat(),
@@ -56,5 +55,5 @@ def message_row(m: InboundMessage | Row[Any]) -> dict[str, Any]:
         "outcome": str(m.status),
         "reason": m.reason,
         "explanation": m.explanation,
-        "signals": m.details.get("signals") if m.details else None,
+        "signals": m.signals,
     }

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from models.db import session
 from models.inbound import ReviewState
 from models.tables import Cycle, CycleStatus, DataRequest, MessageStatus, OutboundMessage
+from models.types import JsonOnce, json_as_text
 from reportcycle.cycle.inbound_status import inbound_by_request
 from reportcycle.lookup import SubmissionState, counted_submission, find_cycle, submission_states
 
@@ -25,12 +26,10 @@ REQUEST_COLUMNS: tuple[Any, ...] = tuple(
         DataRequest.id,
         DataRequest.unit_code,
         DataRequest.unit_name,
-        DataRequest.section_codes,
-        DataRequest.indicator_codes,
         DataRequest.deadline,
         DataRequest.to_addresses,
     )
-)
+) + (json_as_text(col(DataRequest.section_codes)), json_as_text(col(DataRequest.indicator_codes)))
 MESSAGE_COLUMNS: tuple[Any, ...] = tuple(
     col(c)
     for c in (
@@ -68,9 +67,10 @@ def cycle_status(db: Session, cycle: Cycle) -> dict[str, Any]:
     }
     versions = submission_states(db, cycle)
     inbound = inbound_by_request(db, cycle)
+    decode = JsonOnce()
     units = [
         {
-            **_unit_row(r, messages.get(r.id)),
+            **_unit_row(r, messages.get(r.id), decode),
             "reply": _reply(versions.get(r.id or 0, []), inbound.get(r.id or 0, [])),
             "messages": inbound.get(r.id or 0, []),
         }
@@ -186,12 +186,12 @@ def _reply(versions: list[SubmissionState], messages: list[dict[str, Any]]) -> d
     }
 
 
-def _unit_row(request: Row[Any], message: Row[Any] | None) -> dict[str, Any]:
+def _unit_row(request: Row[Any], message: Row[Any] | None, decode: JsonOnce) -> dict[str, Any]:
     return {
         "unit": request.unit_code,
         "name": request.unit_name,
-        "sections": request.section_codes,
-        "indicators": request.indicator_codes,
+        "sections": decode(request.section_codes),
+        "indicators": decode(request.indicator_codes),
         "deadline": request.deadline.isoformat(),
         "request": {
             "status": message.status if message else "not_queued",
