@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,15 @@ def test_unknown_cycle_is_an_error_naming_the_known_ones(settings: Settings) -> 
     done = run("status", "no-such-cycle")
     assert done.returncode == 1
     assert "không có kỳ báo cáo 'no-such-cycle'" in done.stderr
+
+
+def test_a_flow_command_with_no_server_starts_a_temporary_one(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """No PREFECT_API_URL and a new PREFECT_HOME, as on a new machine: the temporary server
+    first builds its database, which outlasted Prefect's own 20 s start-up limit."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["PREFECT_HOME"] = str(tmp_path / "new-prefect-home")
+    done = run("collect", "--now", "2024-06-19T09:00", env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Đã đọc 0 thư, 0 thư mới" in done.stdout, done.stdout
