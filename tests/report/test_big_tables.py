@@ -32,7 +32,12 @@ from reportcycle.report.merge import (
 )
 from reportcycle.report.render import render_docx
 from reportcycle.report.render_tables import CONTINUED, TABLE_ROWS
-from tests.report.test_render import NUMBER_LINE, PLACE_DATE, reference_context
+from tests.report.test_render import (
+    NUMBER_LINE,
+    PLACE_DATE,
+    reference_context,
+    with_table_in_3b,
+)
 
 UNITS = 300
 SUM_LABEL = "Số ấn phẩm thông tin đối ngoại xuất bản định kỳ"
@@ -78,11 +83,7 @@ def _table_block() -> TableBlock:
 def _ctx(*, draft: bool = True) -> ReportContext:
     ctx = reference_context(draft=draft)
     table = _table_block()
-    sections = tuple(
-        dataclasses.replace(s, blocks=(*s.blocks, table)) if s.code == "3b" else s
-        for s in ctx.sections
-    )
-    return dataclasses.replace(ctx, sections=sections)
+    return with_table_in_3b(ctx, table)
 
 
 def _open(data: bytes) -> Document:

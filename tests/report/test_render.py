@@ -282,6 +282,15 @@ def _sections() -> tuple[ReportSection, ...]:
     )  # fmt: skip
 
 
+def with_table_in_3b(ctx: ReportContext, table: TableBlock) -> ReportContext:
+    """The context with `table` appended to section 3b's blocks."""
+    sections = tuple(
+        dataclasses.replace(s, blocks=(*s.blocks, table)) if s.code == "3b" else s
+        for s in ctx.sections
+    )
+    return dataclasses.replace(ctx, sections=sections)
+
+
 def reference_context(*, draft: bool) -> ReportContext:
     final = ReportContext(
         supervisor=None,

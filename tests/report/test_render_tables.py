@@ -37,7 +37,12 @@ from reportcycle.report.merge import UnitContribution, indicator_table
 from reportcycle.report.render import render_docx
 from tests.conftest import REFERENCE_REGIME
 from tests.docx_layout import Layout
-from tests.report.test_render import NUMBER_LINE, PLACE_DATE, reference_context
+from tests.report.test_render import (
+    NUMBER_LINE,
+    PLACE_DATE,
+    reference_context,
+    with_table_in_3b,
+)
 
 UNITS = ("Sở Ngoại vụ", "Đài Phát thanh – Truyền hình Đồng Nai", "Báo Đồng Nai")
 LABEL = "Số lượng người theo dõi các trang mạng xã hội của cơ quan báo chí trong tỉnh"
@@ -66,11 +71,7 @@ def _indicator_ctx(*, draft: bool = True) -> ReportContext:
     table, _ = indicator_table(indicators, contributions)
     assert table is not None
     ctx = reference_context(draft=draft)
-    sections = tuple(
-        dataclasses.replace(s, blocks=(*s.blocks, table)) if s.code == "3b" else s
-        for s in ctx.sections
-    )
-    return dataclasses.replace(ctx, sections=sections)
+    return with_table_in_3b(ctx, table)
 
 
 def _open(data: bytes) -> Document:
