@@ -10,7 +10,6 @@ the final: the number and date are filled in and every trace of the draft goes.
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 
@@ -73,9 +72,7 @@ def render_docx(ctx: ReportContext) -> bytes:
         heading.paragraph_format.page_break_before = True
         for note in ctx.review_notes:
             writer.paragraph(f"- {note}")
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    return writer.save()
 
 
 def issuer_lines(issuer: str) -> list[str]:
@@ -151,6 +148,7 @@ def _section(writer: BodyWriter, section: ReportSection, *, draft: bool) -> None
                 _annotate(writer, paragraph.runs, block.sources, block.flag)
         else:
             _table_block(writer, block, draft=draft)
+        writer.settle()
     if draft and section.missing_note:
         _draft_note(writer, f"[Còn thiếu phần của: {section.missing_note}]")
     if draft and section.empty_note:

@@ -1,14 +1,16 @@
 """A report of hundreds of units, read back: a list indicator's one row per unit laid out as
 tables of TABLE_ROWS rows (header repeated, the indicator named again where it goes on, no cell
 merged across tables, every value once), the draft's comments one per paragraph with its own
-id, the tables dropped from an edited final as one, and near-duplicates among paragraphs that
-share most of their phrases. LibreOffice's PDF where marked."""
+id, the tables dropped from an edited final as one, near-duplicates among paragraphs that
+share most of their phrases, and the writer settling what it wrote without changing a byte.
+LibreOffice's PDF where marked."""
 
 from __future__ import annotations
 
 import dataclasses
 import io
 import re
+import zipfile
 from datetime import datetime
 
 import docx
@@ -22,6 +24,7 @@ from bench.unit_replies import UnitSpec, light_edit, unit_replies
 from reportcycle.clock import VN_TZ
 from reportcycle.documents.convert import convert
 from reportcycle.regime.schema import Aggregate, Indicator
+from reportcycle.report import body_writer
 from reportcycle.report.context import Para, ReportContext, TableBlock
 from reportcycle.report.finalize import finalize_edited
 from reportcycle.report.merge import (
@@ -242,3 +245,42 @@ def test_the_pdf_shows_every_unit_and_value_and_repeats_the_header() -> None:
         assert _value(k) in text
     assert text.count("Đơn vị báo cáo") >= -(-(1 + UNITS) // TABLE_ROWS)
     assert CONTINUED in text
+
+
+def _parts(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        return {name: package.read(name) for name in package.namelist()}
+
+
+def test_settling_the_written_blocks_saves_the_same_parts_byte_for_byte(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ctx = with_table_in_3b(_many_paragraphs_ctx(700), _table_block())
+    monkeypatch.setattr(body_writer, "SETTLE_AT", 10**9)  # one tree, as python-docx saves it
+    whole = _parts(render_docx(ctx))
+    monkeypatch.setattr(body_writer, "SETTLE_AT", 1)  # settled after every block
+    settled = _parts(render_docx(ctx))
+    assert list(settled) == list(whole)
+    for name, data in whole.items():
+        assert settled[name] == data, name
+    assert b"reportcycle:spilled" not in b"".join(settled.values())
+
+
+def test_settled_paragraphs_leave_the_tree_and_come_back_in_order_with_their_comments(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(body_writer, "SETTLE_AT", 4)
+    document = docx.Document()
+    writer = body_writer.BodyWriter(document, author="rc", initials="RC")
+    for k in range(30):
+        paragraph = writer.paragraph(f"Đoạn {k}")
+        writer.comment(paragraph.runs, f"Nguồn: đơn vị {k}")
+        writer.settle()
+    assert len(document.element.body) < 10  # marker, the last few paragraphs, w:sectPr
+    back = _open(writer.save())
+    assert [p.text for p in back.paragraphs] == [f"Đoạn {k}" for k in range(30)]
+    assert [c.text for c in back.comments] == [f"Nguồn: đơn vị {k}" for k in range(30)]
+    for paragraph, comment in zip(back.paragraphs, back.comments, strict=True):
+        start = paragraph._p.find(qn("w:commentRangeStart"))
+        assert start is not None
+        assert int(start.get(qn("w:id"))) == comment.comment_id
