@@ -36,10 +36,23 @@ __all__ = ["SendReport", "send_outbox", "send_pending", "worker_name"]
 # --- sending -------------------------------------------------------------------------------
 
 
+# What one connection group's messages may hold in memory at once. Each message costs several
+# times its size while it goes out (the driver's copy, aiosmtplib's line-ending pass, the
+# embedded server's copy), so 4 reports of 16 MB sent together took 376 MB: a message this
+# big goes on its own, and small ones (requests, receipts) still go a batch at a time.
+SEND_BYTES = 8 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class _Claimed:
-    mail: OutgoingMail
+    """A claimed row, without its bytes (loaded just before it goes: `_Sender.send`)."""
+
+    id: int
+    sender: str
+    recipients: list[str]
+    message_id: str
     attempts: int
+    size: int  # of the raw message, in bytes
 
 
 def _due(at: datetime, cycle_id: int | None) -> list[ColumnElement[bool]]:
@@ -112,40 +125,65 @@ class _Sender:
                 col(Row.id),
                 col(Row.sender),
                 col(Row.recipients),
-                col(Row.raw),
                 col(Row.message_id),
                 col(Row.attempts),
+                func.length(col(Row.raw)),
             )
             .execution_options(synchronize_session=False)
         )
         with session(self.db_url) as db:
             rows = db.execute(stmt).all()
             db.commit()  # the claim is durable before anything goes out
-        claimed = [_Claimed(OutgoingMail(r[0], r[1], list(r[2]), r[3], r[4]), r[5]) for r in rows]
-        return sorted(claimed, key=lambda c: c.mail.id)
+        claimed = [_Claimed(r[0], r[1], list(r[2]), r[3], r[4], r[5]) for r in rows]
+        return sorted(claimed, key=lambda c: c.id)
 
     def send(self, batch: list[_Claimed], clock: Callable[[], datetime]) -> None:
         # A row tried before may have reached the server although we never heard the 250
         # (a timeout after the data): where the transport can tell, do not send it twice.
-        retried = [c.mail.message_id for c in batch if c.attempts > 1]
+        retried = [c.message_id for c in batch if c.attempts > 1]
         delivered = (self.transport.delivered_message_ids(retried) if retried else None) or set()
         known = [
-            SendResult(c.mail.id, "sent", "found on the server; not sent again")
+            SendResult(c.id, "sent", "found on the server; not sent again")
             for c in batch
-            if c.mail.message_id in delivered
+            if c.message_id in delivered
         ]
-        todo = [c.mail for c in batch if c.mail.message_id not in delivered]
+        todo = [c for c in batch if c.message_id not in delivered]
         journal = BatchJournal(
             self.token,
-            {c.mail.id: c.attempts for c in batch},
+            {c.id: c.attempts for c in batch},
             self.retry_delays,
             self.on_sent,
             self.db_url,
             clock,
             self.report,
         )
-        results = asyncio.run(self.transport.send(todo, journal)) if todo else []
+        results: list[SendResult] = []
+        for group in _by_size(todo, SEND_BYTES):
+            results += asyncio.run(self.transport.send(self._with_bytes(group), journal))
         journal.finish(known + results)
+
+    def _with_bytes(self, group: list[_Claimed]) -> list[OutgoingMail]:
+        """The group's messages with their bytes, read in one query (the rows are ours)."""
+        with session(self.db_url) as db:
+            raw = dict(
+                db.execute(
+                    select(col(Row.id), col(Row.raw)).where(col(Row.id).in_([c.id for c in group]))
+                ).all()
+            )
+        return [OutgoingMail(c.id, c.sender, c.recipients, raw[c.id], c.message_id) for c in group]
+
+
+def _by_size(claimed: list[_Claimed], budget: int) -> list[list[_Claimed]]:
+    """Consecutive groups of at most `budget` bytes each (a bigger message alone), in order."""
+    groups: list[list[_Claimed]] = []
+    held = budget
+    for c in claimed:
+        if held + c.size > budget:
+            groups.append([])
+            held = 0
+        groups[-1].append(c)
+        held += c.size
+    return groups
 
 
 def send_pending(

@@ -240,6 +240,26 @@ def test_each_batch_holds_at_most_batch_size_messages(
     assert transport.batches == [5, 5, 5, 5, 3]
 
 
+def test_a_batch_of_big_messages_goes_in_groups_under_the_byte_budget(
+    db_url: str, sink: tuple[LocalMailServer, RecordingHandler], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, handler = sink
+    messages = [make_email(i) for i in range(6)]
+    messages[2].add_attachment(b"x" * 50_000, maintype="application", subtype="pdf")
+    ids = queue(*messages)
+    sizes = {i: len(r.raw) for i, r in rows().items()}
+    monkeypatch.setattr("reportcycle.outbox.sending.SEND_BYTES", sum(sizes[i] for i in ids[3:]))
+    transport = CountingTransport(server)
+    assert send(transport, batch_size=10).sent == 6
+    # the two before the big one, the big one alone, then three small ones fill a group
+    assert transport.batches == [2, 1, 3]
+    stored = rows()
+    assert [email.message_from_bytes(r)["Message-ID"] for r in handler.received] == [
+        stored[i].message_id for i in ids
+    ]
+    assert len(handler.received[2]) > 50_000  # each message goes with its own bytes
+
+
 def test_server_busy_421_then_ok_sends_after_one_retry(
     db_url: str, sink: tuple[LocalMailServer, RecordingHandler]
 ) -> None:
