@@ -117,7 +117,9 @@ def insert_ignoring_duplicates(db: Session, model: Any, key: str) -> Any:
 def audit_many(db: Session, events: list[dict[str, Any]]) -> None:
     """Many audit events in one INSERT (keys as in AuditEvent; `details` a dict)."""
     if events:
-        db.execute(insert(AuditEvent), events)
+        # The table, not the entity: the ORM's bulk path cost a third more a call, and the
+        # outbox's journal writes one per message sent.
+        db.connection().execute(insert(AuditEvent.__table__), events)  # type: ignore[attr-defined]
 
 
 def audit(

@@ -45,12 +45,14 @@ class SendResult:
 class SendJournal(Protocol):
     """Who the transport tells, message by message, so that a crash loses at most one."""
 
-    def attempt(self, mail: OutgoingMail) -> bool:
-        """Durably note that `mail` is about to go out; False: it is no longer ours, skip it."""
+    def attempt(self, mail: OutgoingMail, answered: SendResult | None = None) -> bool:
+        """Durably note that `mail` is about to go out, with the answer to the message before
+        it on this connection (`answered`), in one commit; False: `mail` is no longer ours,
+        skip it (the answer is recorded all the same)."""
         ...
 
     def done(self, result: SendResult) -> None:
-        """The server's answer for a message just sent."""
+        """The server's answer for the last message a connection sent."""
         ...
 
 
@@ -235,15 +237,19 @@ class SmtpTransport:
             client.close()
             return [SendResult(m.id, "retry", problem) for m in messages]
         results: list[SendResult] = []
+        answered: SendResult | None = None  # the last answer, not yet given to the journal
         position = 0
         try:
             for position, mail in enumerate(messages):  # noqa: B007 (read after a loss)
-                if journal is not None and not journal.attempt(mail):
+                ours = journal is None or journal.attempt(mail, answered)
+                answered = None
+                if not ours:
                     continue
                 result = await _send_one(client, mail)
                 results.append(result)
-                if journal is not None:
-                    journal.done(result)
+                answered = result
+            if journal is not None and answered is not None:
+                journal.done(answered)
         except _ConnectionLost as lost:
             # This message and the rest wait for a retry (the one in flight was attempted).
             results.extend(SendResult(m.id, "retry", lost.detail) for m in messages[position:])

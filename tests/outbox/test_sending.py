@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import Session, col, select
 
 from models.db import session
@@ -258,6 +259,31 @@ def test_a_batch_of_big_messages_goes_in_groups_under_the_byte_budget(
         stored[i].message_id for i in ids
     ]
     assert len(handler.received[2]) > 50_000  # each message goes with its own bytes
+
+
+def test_one_commit_a_message_marks_each_and_records_the_one_before(
+    db_url: str, sink: tuple[LocalMailServer, RecordingHandler]
+) -> None:
+    server, handler = sink
+    ids = queue(*(make_email(i) for i in range(10)))
+    commits: list[int] = []
+    listen = lambda _session: commits.append(1)  # noqa: E731
+    event.listen(Session, "after_commit", listen)
+    try:
+        assert send(transport_to(server), batch_size=10).sent == 10
+    finally:
+        event.remove(Session, "after_commit", listen)
+    # the claim, per message one commit of its mark with the answer before it, the last
+    # answer, the claim that finds nothing left: 13 (it was 22, a mark and an answer each)
+    assert len(commits) == 13
+    stored = rows()
+    assert all(stored[i].status == MessageStatus.SENT and stored[i].attempted_at for i in ids)
+    with session() as db:
+        sent = db.exec(select(AuditEvent).where(AuditEvent.action == "message.sent")).all()
+    assert sorted(e.entity_id for e in sent) == ids
+    assert {e.details["attempts"] for e in sent} == {1}
+    assert {e.details["message_id"] for e in sent} == {stored[i].message_id for i in ids}
+    assert len(handler.received) == 10
 
 
 def test_server_busy_421_then_ok_sends_after_one_retry(
