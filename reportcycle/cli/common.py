@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -29,3 +30,20 @@ def migrate() -> None:
     from models.db import migrate as upgrade
 
     upgrade()
+
+
+def to_json(value: Any, pad: str = "") -> str:
+    """JSON for people and programs: objects indented, and a list of objects one object per
+    line (a status of 5,000 units is 5,000 lines, not 340,000). Each line comes from the C
+    encoder; `json.dumps(indent=2)` uses the pure-Python one, 0.43 s of a 5,000-unit status."""
+    inner = pad + "  "
+    if isinstance(value, dict) and value:
+        items = (f"{inner}{_compact(k)}: {to_json(v, inner)}" for k, v in value.items())
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return "[\n" + ",\n".join(inner + _compact(v) for v in value) + f"\n{pad}]"
+    return _compact(value)
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)

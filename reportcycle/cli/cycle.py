@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from reportcycle.cli.common import CycleArg, NowOption, err, fail, migrate, out
+from reportcycle.cli.common import CycleArg, NowOption, err, fail, migrate, out, to_json
 from reportcycle.clock import parse_now, resolve_now
 
 if TYPE_CHECKING:  # the regime's modules are imported by the commands that need them
@@ -151,7 +150,7 @@ def status(
         except LookupError as exc:
             raise fail(str(exc)) from None
     if as_json:
-        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        typer.echo(to_json(data))
     elif compare is not None:
         comparison_table(out, data)
     else:

@@ -3,12 +3,11 @@ collector does not accept alone."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 
-from reportcycle.cli.common import NowOption, fail, migrate, out
+from reportcycle.cli.common import NowOption, fail, migrate, out, to_json
 from reportcycle.clock import parse_now, resolve_now
 from reportcycle.cycle.labels import counts
 
@@ -53,7 +52,7 @@ def review_list(
     if rejected:
         rows += refused
     if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        typer.echo(to_json(rows))
         return
     review_table(out, rows)
     if refused and not rejected:

@@ -3,6 +3,7 @@ keeps the codes."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 
@@ -12,6 +13,7 @@ from sqlmodel import select
 from models.db import session
 from models.settings import Settings
 from models.tables import Cycle, DataRequest
+from reportcycle.cli.common import to_json
 from reportcycle.cli.views import review_table, status_table
 from reportcycle.clock import VN_TZ
 from reportcycle.cycle.labels import LABELS, counts, label
@@ -54,6 +56,14 @@ def test_status_table_speaks_vietnamese(settings: Settings) -> None:
     # the data behind it, what `--json` prints, keeps the codes
     assert {u["request"]["status"] for u in data["units"]} == {"sent"}
     assert next(u for u in data["units"] if u["unit"] == "DPTTH")["reply"]["outcome"] == "accepted"
+    # `--json` reads back as the same data, one unit to a line, Vietnamese as it is
+    printed = to_json(data)
+    assert json.loads(printed) == data
+    lines = printed.splitlines()
+    for unit in data["units"]:
+        (line,) = (x for x in lines if f'"unit": "{unit["unit"]}"' in x)
+        assert json.loads(line.strip().rstrip(",")) == unit
+    assert "\\u" not in printed
 
 
 def test_review_table_and_labels_in_vietnamese() -> None:
