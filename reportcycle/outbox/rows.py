@@ -6,33 +6,50 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Update, bindparam, update
 from sqlmodel import Session, col
 
-from models.db import audit, audit_many
+from models.db import audit_many
 from models.tables import MessageStatus, OutboundMessage
 
 OnSent = Callable[[Session, OutboundMessage], None]
 Row = OutboundMessage  # short alias for column expressions
 
 
+class _Audited(Protocol):
+    """What an outbox audit entry names of its row: a loaded row, or a transition's `Moved`."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def cycle_id(self) -> int | None: ...
+    @property
+    def idempotency_key(self) -> str: ...
+    @property
+    def message_id(self) -> str: ...
+
+
+def audit_entry(
+    row: _Audited, action: str, at: datetime, actor: str, **details: Any
+) -> dict[str, Any]:
+    """The audit event of one outbox row's change, as `audit_many` takes it."""
+    return {
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "entity": "outboundmessage",
+        "entity_id": row.id,
+        "cycle_id": row.cycle_id,
+        "details": {"key": row.idempotency_key, "message_id": row.message_id, **details},
+    }
+
+
 def audit_row(
     db: Session, row: OutboundMessage, action: str, at: datetime, actor: str, **details: Any
 ) -> None:
-    audit(
-        db,
-        at=at,
-        action=action,
-        entity="outboundmessage",
-        entity_id=row.id,
-        cycle_id=row.cycle_id,
-        actor=actor,
-        key=row.idempotency_key,
-        message_id=row.message_id,
-        **details,
-    )
+    audit_many(db, [audit_entry(row, action, at, actor, **details)])
 
 
 class Moved(NamedTuple):
@@ -73,24 +90,8 @@ def _transition(names: tuple[str, ...]) -> Update:
 
 
 def audit_moved(db: Session, moved: Sequence[Moved], action: str, at: datetime, actor: str) -> None:
-    """One audit entry per moved row, in one INSERT (what `audit_row` writes for each)."""
-    audit_many(
-        db,
-        [
-            {
-                "at": at,
-                "actor": actor,
-                "action": action,
-                "entity": "outboundmessage",
-                "entity_id": m.id,
-                "cycle_id": m.cycle_id,
-                "details": {
-                    "key": m.idempotency_key,
-                    "message_id": m.message_id,
-                    "attempts": m.attempts,
-                    "detail": m.last_error,
-                },
-            }
-            for m in moved
-        ],
-    )
+    """One audit entry per moved row, in one INSERT."""
+    entries = [
+        audit_entry(m, action, at, actor, attempts=m.attempts, detail=m.last_error) for m in moved
+    ]
+    audit_many(db, entries)
